@@ -1,0 +1,25 @@
+"""Domain exceptions. Only the edges (CLI, UI) turn them into user messages."""
+
+
+class WhitepaperError(Exception):
+    """Base class: the message says what is wrong and what to do."""
+
+
+class IngestError(WhitepaperError):
+    """A file cannot be ingested (missing, empty, not a PDF, encrypted, no text...)."""
+
+
+class IndexNotFound(WhitepaperError):
+    """No index exists under the configured home."""
+
+
+class EmbeddingMismatch(WhitepaperError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class ModelUnavailable(WhitepaperError):
+    """A model or an endpoint cannot be loaded or reached."""
+
+
+class DocumentNotFound(WhitepaperError):
+    """A document id given by the user is not in the index."""

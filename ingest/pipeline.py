@@ -1,0 +1,191 @@
+"""Ingest files into the index: read, clean, chunk, embed the missing chunks, switch, tidy up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from ingest.chunker import Chunker
+from ingest.clean import clean_pages
+from ingest.errors import IngestError
+from ingest.index import Index
+from ingest.loaders import SourceFile, expand_paths, inspect, open_pdf, read_text_pages
+from ingest.model import Chunk, CleanDocument, RawPage
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: A progress callback: (stage, done, total). Stages: "pages", "embedding".
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file."""
+
+    path: str
+    doc_id: str | None
+    status: str  # "new" | "replaced" | "unchanged" | "failed"
+    pages: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """A batch's outcomes and totals (what ``whitepaper ingest`` prints)."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def to_json(self) -> dict[str, Any]:
+        ok = [o for o in self.outcomes if o.status != "failed"]
+        return {
+            "documents": len(ok),
+            "pages": sum(o.pages for o in ok),
+            "chunks": sum(o.chunks for o in ok),
+            "embedded": sum(o.embedded for o in ok),
+            "new": self.count("new"),
+            "unchanged": self.count("unchanged"),
+            "replaced": self.count("replaced"),
+            "failed": self.count("failed"),
+            "seconds": round(self.seconds, 3),
+            "embed_seconds": round(sum(o.embed_seconds for o in ok), 3),
+            "files": [o.__dict__ for o in self.outcomes],
+        }
+
+
+class Ingestor:
+    """Ingests files into one index; one instance per batch (it holds the opened index)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: Embeddings,
+        index: Index | None = None,
+        progress: Progress = _no_progress,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.index = index or Index(settings, embeddings, create=True)
+        self.chunker = Chunker(settings.chunk_target, settings.chunk_max)
+        self.progress = progress
+
+    def ingest(self, paths: Sequence[Path]) -> IngestReport:
+        """Ingest every file (folders expanded); a bad file is reported and skipped."""
+        started = time.perf_counter()
+        report = IngestReport()
+        files, problems = expand_paths(list(paths))
+        for path, problem in problems:
+            report.outcomes.append(FileOutcome(str(path), None, "failed", error=f"{path}: {problem}"))
+        changed = False
+        for path in files:
+            outcome = self._ingest_file(path)
+            report.outcomes.append(outcome)
+            changed = changed or outcome.status in ("new", "replaced")
+            if outcome.error:
+                log.warning("skipped %s", outcome.error)
+        if changed:
+            gone = self.index.collect_garbage()
+            if gone:
+                log.info("removed %d chunks of replaced document versions", gone)
+        if changed or not self.index.bm25_path.exists():
+            self.index.refresh_bm25()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_file(self, path: Path) -> FileOutcome:
+        started = time.perf_counter()
+        try:
+            source = inspect(path)
+            current = self.index.document(source.doc_id)
+            if current and current.content_hash == source.content_hash:
+                return FileOutcome(
+                    str(path), source.doc_id, "unchanged", current.n_pages, current.n_chunks,
+                    seconds=time.perf_counter() - started,
+                )
+            doc = self.read(source)
+            chunks = self.chunker.chunk(doc)
+            if not chunks:
+                raise IngestError(f"{path.name}: no text to index after cleaning")
+            embedded, embed_seconds = self._store(chunks)
+            replaced = self.index.activate(doc, chunks)
+        except IngestError as exc:
+            return FileOutcome(str(path), path.name, "failed", error=str(exc),
+                               seconds=time.perf_counter() - started)
+        status = "replaced" if current else "new"
+        log.info("%s %s: %d pages, %d chunks (%d embedded)", status, path.name, len(doc.pages),
+                 len(chunks), embedded)
+        if replaced:
+            log.info("%s: previous version %s is now garbage", path.name, replaced[:12])
+        return FileOutcome(
+            str(path), doc.doc_id, status, len(doc.pages), len(chunks), embedded,
+            seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
+        )
+
+    def read(self, source: SourceFile) -> CleanDocument:
+        """Read and clean a file into a ``CleanDocument``."""
+        title: str | None
+        if source.kind == "pdf":
+            pdf = open_pdf(source)
+            title = pdf.title
+            pages: list[RawPage] = []
+            for page in pdf:
+                pages.append(page)
+                self.progress("pages", len(pages), pdf.page_count)
+            if not any(p.text.strip() for p in pages):
+                raise IngestError(
+                    f"{source.path.name}: no text layer (a scanned or image-only PDF): run OCR "
+                    "first (e.g. ocrmypdf in.pdf out.pdf) and ingest the result"
+                )
+        else:
+            pages, title = read_text_pages(source)
+            self.progress("pages", len(pages), len(pages))
+        doc = clean_pages(
+            pages,
+            doc_id=source.doc_id,
+            title=title or source.path.stem,
+            source_file=str(source.path),
+            content_hash=source.content_hash,
+            strip_furniture=self.settings.strip_headers,
+            markdown=source.kind == "markdown",
+        )
+        if not doc.text.strip():
+            raise IngestError(f"{source.path.name}: no text left after cleaning")
+        return doc
+
+    def _store(self, chunks: list[Chunk]) -> tuple[int, float]:
+        """Embed and write the chunks not already stored (a killed run left some). """
+        have = self.index.existing_ids([c.id for c in chunks])
+        todo = [c for c in chunks if c.id not in have]
+        batch = max(1, self.settings.embed_batch)
+        embed_seconds = 0.0
+        self.progress("embedding", 0, len(todo))
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            t0 = time.perf_counter()
+            vectors = self.embeddings.embed_documents([c.text for c in part])
+            embed_seconds += time.perf_counter() - t0
+            self.index.write_chunks(part, vectors)
+            self.progress("embedding", i + len(part), len(todo))
+        return len(todo), embed_seconds

