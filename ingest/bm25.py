@@ -17,7 +17,7 @@ import numpy as np
 _FORMAT = 1
 _WORD = re.compile(r"\w", re.UNICODE)
 _STOPWORDS = frozenset(
-    "的 了 和 与 及 或 是 在 有 为 对 等 也 将 把 被 从 以 之 其 这 那 该 中 上 下 个 并 而 "
+    "的 了 和 与 及 或 是 在 有 为 对 等 也 将 把 被 从 以 之 其 这 那 该 中 上 下 个 并 而 "  # noqa: SIM905
     "吗 呢 吧 啊 什么 哪些 如何 怎么 怎样 为什么 多少 是否 哪个 白皮书 "
     "the a an of to in and or is are was were be by for on with what which how why who "
     "does do did about its it this that as at from".split()
@@ -59,7 +59,10 @@ class Bm25Index:
             for term, tf in Counter(toks).items():
                 postings.setdefault(term, []).append((doc, tf))
         self._postings = {
-            term: (np.array([d for d, _ in p], dtype=np.int32), np.array([f for _, f in p], np.float32))
+            term: (
+                np.array([d for d, _ in p], dtype=np.int32),
+                np.array([f for _, f in p], dtype=np.float32),
+            )
             for term, p in postings.items()
         }
 

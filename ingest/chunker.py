@@ -51,9 +51,10 @@ def _cut_long(text: str, sentence: Sentence, limit: int) -> list[Sentence]:
         window = text[pos : pos + limit]
         breaks = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() >= limit // 2]
         cut = pos + (breaks[-1] if breaks else limit)
-        pieces.append(Sentence(pos, cut))
+        # Only the first piece starts where the heading does (chunks open at heading starts).
+        pieces.append(Sentence(pos, cut, sentence.heading and pos == sentence.start))
         pos = cut
-    pieces.append(Sentence(pos, sentence.end, sentence.heading))
+    pieces.append(Sentence(pos, sentence.end, sentence.heading and pos == sentence.start))
     return pieces
 
 
@@ -62,6 +63,8 @@ class Chunker:
 
     Consecutive chunks of one section share exactly one sentence (the overlap). A heading
     always starts a new chunk, so a chunk never crosses a section boundary of any level.
+    Headings stack above the body they introduce; the headings of empty sections (a heading
+    followed by one of the same or a higher level, or by the end) form a chunk of their own.
     """
 
     def __init__(self, target: int = 400, limit: int = 500) -> None:
@@ -71,11 +74,11 @@ class Chunker:
         self.limit = limit
 
     def spans(self, doc: CleanDocument) -> list[tuple[int, int]]:
-        """Character spans (start, end) of the chunks, trailing whitespace excluded."""
-        heading_starts = {s.start for s in doc.sections}
+        """Character spans (start, end) of the chunks, surrounding whitespace excluded."""
+        levels = {s.start: s.level for s in doc.sections}
         sentences: list[Sentence] = []
         for s in split_sentences(doc.text):
-            s = Sentence(s.start, s.end, s.start in heading_starts)
+            s = Sentence(s.start, s.end, s.start in levels)
             sentences.extend(_cut_long(doc.text, s, self.limit) if s.length > self.limit else [s])
 
         spans: list[tuple[int, int]] = []
@@ -88,13 +91,18 @@ class Chunker:
         def has_new_body() -> bool:
             return any(not s.heading for s in current[carried:])
 
+        def emit(items: list[Sentence]) -> None:
+            start, end = items[0].start, items[-1].end
+            while start < end and doc.text[start].isspace():
+                start += 1
+            while end > start and doc.text[end - 1].isspace():
+                end -= 1
+            spans.append((start, end))
+
         def flush(overlap: bool) -> None:
             nonlocal current, carried
             if has_new_body():
-                start, end = current[0].start, current[-1].end
-                while end > start and doc.text[end - 1].isspace():
-                    end -= 1
-                spans.append((start, end))
+                emit(current)
                 last = current[-1]
                 keep = overlap and not last.heading and last.length <= self.target // 2
                 current, carried = ([last], 1) if keep else ([], 0)
@@ -107,14 +115,21 @@ class Chunker:
                 flush(overlap=False)
             elif sentence.heading:
                 current, carried = current[carried:], 0
-            if current and size(current) + sentence.length > self.limit:
+                if current and levels.get(current[-1].start, 0) >= levels[sentence.start]:
+                    emit(current)  # the stacked headings' sections are empty
+                    current = []
+            if current and sentence.end - current[0].start > self.limit:
                 flush(overlap=True)
-                if size(current) + sentence.length > self.limit:
+                if current and sentence.end - current[0].start > self.limit:
+                    if current[carried:]:
+                        emit(current[carried:])  # headings with no room for their body
                     current, carried = [], 0
             current.append(sentence)
             if size(current) >= self.target:
                 flush(overlap=True)
         flush(overlap=False)
+        if current:
+            emit(current)  # headings at the very end, with no body under them
         return spans
 
     def chunk(self, doc: CleanDocument) -> list[Chunk]:
@@ -168,7 +183,8 @@ def section_at(sections: tuple[Section, ...], offset: int) -> tuple[str, ...]:
     """The deepest section path containing ``offset``."""
     best: Section | None = None
     for section in sections:
-        if section.start <= offset < section.end and (best is None or section.level >= best.level):
-            if best is None or section.start >= best.start:
-                best = section
+        if section.start <= offset < section.end and (
+            best is None or (section.level >= best.level and section.start >= best.start)
+        ):
+            best = section
     return best.path if best else ()

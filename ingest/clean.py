@@ -25,8 +25,10 @@ _HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (4, re.compile(r"^[（(]\d{1,2}[）)]\s*\S")),
 )
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-_FRONT_MATTER = {"前言", "序言", "序", "摘要", "引言", "目录", "后记", "致谢", "preface", "foreword",
-                 "abstract", "introduction", "contents", "acknowledgements"}
+_FRONT_MATTER = {
+    "前言", "序言", "序", "摘要", "引言", "目录", "后记", "致谢",
+    "preface", "foreword", "abstract", "introduction", "contents", "acknowledgements",
+}  # fmt: skip
 _CAPTION = re.compile(r"^(图|表)\s*\d+|^(Figure|Fig\.|Table)\s*\d+|^(资料)?来源[：:]", re.I)
 _PAGE_NUMBER = re.compile(
     r"^(?:[-–—]\s*)?(?:第\s*)?(\d{1,4})(?:\s*页)?(?:\s*[-–—])?(?:\s*/\s*\d{1,4})?$"
@@ -34,8 +36,9 @@ _PAGE_NUMBER = re.compile(
     re.I,
 )
 _RULE = re.compile(r"^(?:[ \t\u3000]{10,}|[ \t]*[_＿—–-]{5,}[ \t]*)$")
-_FOOTNOTE_START = re.compile(r"^\s*(\d{1,3})(?:\s+(\S.*))?$")
-_FOOTNOTE_INLINE = re.compile(r"^\s*(\d{1,3})\s*(\S.*)$")
+# A footnote opens with its number, alone or glued to its text ("8中华人民共和国…").
+_FOOTNOTE_START = re.compile(r"^\s*(\d{1,3})(?!\d)(?:\s*(\S.*))?$")
+_FOOTNOTE_INLINE = re.compile(r"^\s*(\d{1,3})(?!\d)\s*(\S.*)$")
 _TERMINAL = re.compile(r"[。！？!?；;：:…]\s*[”’」』）)》\"']*\s*$")
 _LATIN_END = re.compile(r"[A-Za-z0-9,.;:!?%)\]'\"-]$")
 _LATIN_START = re.compile(r"^[A-Za-z0-9(\['\"]")
@@ -79,37 +82,46 @@ def detect_furniture(pages: Sequence[list[str]]) -> tuple[list[set[int]], list[i
     """
     n = len(pages)
     edges: list[list[int]] = []
+    # A line is counted with its slot (0 = first line, -1 = last...): running headers keep
+    # their place on every page, while body sentences that happen to repeat wander.
+    counts: Counter[tuple[int, str]] = Counter()
     for lines in pages:
         filled = [i for i, line in enumerate(lines) if line.strip()]
-        edge = filled[:_EDGE_DEPTH] + filled[-_EDGE_DEPTH:]
-        edges.append(sorted(set(edge)))
-
-    counts: Counter[str] = Counter()
-    for lines, edge in zip(pages, edges, strict=True):
-        counts.update({_norm_edge(lines[i]) for i in edge if not _PAGE_NUMBER.match(lines[i].strip())})
+        top, bottom = filled[:_EDGE_DEPTH], filled[-_EDGE_DEPTH:]
+        edges.append(sorted(set(top + bottom)))
+        slots = [*enumerate(top), *((-1 - k, i) for k, i in enumerate(reversed(bottom)))]
+        counts.update(
+            {
+                (slot, _norm_edge(lines[i]))
+                for slot, i in slots
+                if not _PAGE_NUMBER.match(lines[i].strip())
+            }
+        )
     threshold = max(3, int(0.3 * n + 0.5))
-    repeated = {key for key, c in counts.items() if c >= threshold and key}
+    repeated = {key for (_, key), c in counts.items() if c >= threshold and key}
 
-    candidates: list[tuple[int, int, int]] = []  # (page, line, number)
+    candidates: list[tuple[int, int, int, int]] = []  # (page, line, number, lines to the edge)
     for p, (lines, edge) in enumerate(zip(pages, edges, strict=True)):
         for i in edge:
             m = _PAGE_NUMBER.match(lines[i].strip())
             if m:
-                candidates.append((p, i, int(m.group(1) or m.group(2))))
-    offsets = Counter(number - p for p, _, number in candidates)
+                depth = min(sum(j < i for j in edge), sum(j > i for j in edge))
+                candidates.append((p, i, int(m.group(1) or m.group(2)), depth))
+    offsets = Counter(number - p for p, _, number, _ in candidates)
     accepted: dict[int, tuple[int, int]] = {}
     if offsets:
         offset, support = offsets.most_common(1)[0]
         if support >= 2 or n == 1:
-            for p, i, number in candidates:
-                if number - p == offset and p not in accepted:
-                    accepted[p] = (i, number)
+            # Nearest the edge first: a footnote numbered like the page sits above its number.
+            for p, i, printed, _ in sorted(candidates, key=lambda c: c[3]):
+                if printed - p == offset and p not in accepted:
+                    accepted[p] = (i, printed)
 
     drop: list[set[int]] = []
     numbers: list[int | None] = []
     for p, (lines, edge) in enumerate(zip(pages, edges, strict=True)):
         gone = {i for i in edge if _norm_edge(lines[i]) in repeated}
-        number = None
+        number: int | None = None
         if p in accepted:
             gone.add(accepted[p][0])
             number = accepted[p][1]
@@ -169,9 +181,10 @@ def classify(line: str, markdown: bool = False) -> tuple[str, int]:
 
 
 def _join_lines(parts: list[str]) -> str:
-    text = ""
+    text, last_raw = "", ""
     for part in parts:
-        text = text.rstrip() + _glue(text, part) + part.strip() if text else part.strip()
+        text = text + _glue(last_raw, part) + part.strip() if text else part.strip()
+        last_raw = part
     return text
 
 
@@ -181,6 +194,8 @@ def _glue(left_raw: str, right: str) -> str:
     left, right = left_raw.rstrip(), right.strip()
     if not left or not right:
         return ""
+    if left.endswith("-") and _LATIN_START.match(right):
+        return ""  # a word or URL broken at its hyphen: "2019-" + "08/21"
     if _LATIN_END.search(left) and _LATIN_START.match(right):
         return " "
     if had_space and not _is_cjk(left[-1]):
@@ -291,7 +306,8 @@ def _typical_width(parts: Sequence[_PageParts]) -> float:
     widths = [visual_width(line.strip()) for part in parts for line in part.body if line.strip()]
     if not widths:
         return 0.0
-    long = [w for w in widths if w >= statistics.median(widths) * 0.5]
+    half_median = statistics.median(widths) * 0.5
+    long = [w for w in widths if w >= half_median]
     return statistics.quantiles(long, n=10)[7] if len(long) >= 10 else max(long)
 
 

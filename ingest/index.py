@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 from ingest.bm25 import Bm25Index
 from ingest.embeddings import embedding_name
 from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound, ModelUnavailable
-from ingest.model import META_CONTENT_HASH, META_DOC_ID, Chunk, CleanDocument
+from ingest.model import META_CONTENT_HASH, Chunk, CleanDocument
 from ingest.settings import Settings
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -85,12 +85,13 @@ class _ChromaEmbeddingFunction:
     def __init__(self, embeddings: Embeddings) -> None:
         self._embeddings = embeddings
 
-    def __call__(self, input: Sequence[str]) -> list[Any]:  # noqa: A002 - Chroma's name
+    def __call__(self, input: Sequence[str]) -> list[Any]:  # Chroma's parameter name
         import numpy as np
 
-        return [np.asarray(v, dtype=np.float32) for v in self._embeddings.embed_documents(list(input))]
+        vectors = self._embeddings.embed_documents(list(input))
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
 
-    def embed_query(self, input: Sequence[str]) -> list[Any]:  # noqa: A002
+    def embed_query(self, input: Sequence[str]) -> list[Any]:
         import numpy as np
 
         return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in input]
@@ -224,7 +225,7 @@ class Index:
                 self._client = open_chroma_client(self.settings)
                 self._collection = self._client.get_or_create_collection(
                     name=self.settings.collection,
-                    embedding_function=_ChromaEmbeddingFunction(self.embeddings),  # type: ignore[arg-type]
+                    embedding_function=_ChromaEmbeddingFunction(self.embeddings),
                     metadata={"hnsw:space": "cosine", "embedding": self.embedding},
                 )
                 built_with = (self._collection.metadata or {}).get("embedding")
@@ -326,7 +327,9 @@ class Index:
             if not got["ids"]:
                 break
             stale.update(
-                str(m[META_CONTENT_HASH]) for m in got["metadatas"] if m[META_CONTENT_HASH] not in active
+                str(m[META_CONTENT_HASH])
+                for m in got["metadatas"]
+                if m[META_CONTENT_HASH] not in active
             )
             offset += len(got["ids"])
         removed = 0
@@ -338,7 +341,9 @@ class Index:
         with self._db:
             if active:
                 marks = ",".join("?" * len(active))
-                self._db.execute(f"DELETE FROM pages WHERE content_hash NOT IN ({marks})", tuple(active))
+                self._db.execute(
+                    f"DELETE FROM pages WHERE content_hash NOT IN ({marks})", tuple(active)
+                )
             else:
                 self._db.execute("DELETE FROM pages")
         return removed

@@ -57,12 +57,15 @@ def inspect(path: Path) -> SourceFile:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(
-            f"{path.name}: unsupported file type {suffix or '(none)'}: give a .pdf, .txt or .md file"
+            f"{path.name}: unsupported file type {suffix or '(none)'}: "
+            "give a .pdf, .txt or .md file"
         )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IngestError(f"{path}: cannot read the file ({exc.strerror}): check permissions") from exc
+        raise IngestError(
+            f"{path}: cannot read the file ({exc.strerror}): check permissions"
+        ) from exc
     if not data:
         raise IngestError(f"{path.name}: the file is empty (0 bytes): re-export or re-download it")
     if suffix == ".pdf" and _PDF_MAGIC not in data[:1024]:

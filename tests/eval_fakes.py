@@ -1,0 +1,121 @@
+"""Deterministic fakes for the eval tests: answers, a scripted assistant, a containment judge."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from assistant.types import (
+    REFUSAL,
+    Answer,
+    AnswerSentence,
+    Citation,
+    Language,
+    Passage,
+    Timings,
+    Turn,
+)
+
+_WS = re.compile(r"\s+")
+
+
+def passage(number: int, text: str, chunk_id: str | None = None) -> Passage:
+    """A passage numbered ``number`` whose only chunk is ``chunk_id`` (default ``c<number>``)."""
+    return Passage(
+        number=number,
+        chunk_ids=(chunk_id or f"c{number}",),
+        doc_id="doc",
+        title="AIGC 白皮书",
+        content_hash="hash",
+        text=text,
+        start=0,
+        end=len(text),
+        page_labels=(str(number),),
+        page_indices=(number - 1,),
+        section_path=("一、AIGC", f"（{number}）节"),
+        score=1.0 / number,
+    )
+
+
+def citation(marker: int, sentence_index: int, chunk_id: str | None = None) -> Citation:
+    return Citation(
+        marker=marker,
+        chunk_id=chunk_id or f"c{marker}",
+        doc_id="doc",
+        title="AIGC 白皮书",
+        page_labels=(str(marker),),
+        page_index=marker - 1,
+        section_path=("一、AIGC",),
+        quote="quote",
+        sentence_index=sentence_index,
+        support=1.0,
+    )
+
+
+def sentence(text: str, *markers: int) -> AnswerSentence:
+    return AnswerSentence(text=text, markers=markers, supported=True, support=1.0)
+
+
+def answer(
+    text: str,
+    passages: Sequence[Passage] = (),
+    *,
+    question: str = "q",
+    refused: bool = False,
+    language: Language = "zh",
+    sentences: Sequence[AnswerSentence] = (),
+    citations: Sequence[Citation] = (),
+    total_ms: float = 100.0,
+    first_token_ms: float | None = 20.0,
+) -> Answer:
+    return Answer(
+        question=question,
+        text=text,
+        citations=tuple(citations),
+        passages=tuple(passages),
+        standalone_question=question,
+        refused=refused,
+        mode="fake",
+        timings=Timings(retrieve_ms=5.0, first_token_ms=first_token_ms, total_ms=total_ms),
+        language=language,
+        sentences=tuple(sentences),
+    )
+
+
+def refusal(language: Language = "zh", passages: Sequence[Passage] = ()) -> Answer:
+    return answer(REFUSAL[language], passages, refused=True, language=language)
+
+
+@dataclass
+class ScriptedAssistant:
+    """Answers each question with a scripted answer; records every call.
+
+    ``fail_after`` makes the call after that many answers raise, to simulate a crash.
+    """
+
+    answers: Mapping[str, Answer]
+    fail_after: int | None = None
+    calls: list[tuple[str, tuple[Turn, ...], str | None]] = field(default_factory=list)
+
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), *, mode: str | None = None
+    ) -> Answer:
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise RuntimeError("scripted crash")
+        self.calls.append((question, tuple(history), mode))
+        return self.answers[question]
+
+
+@dataclass
+class ContainmentJudge:
+    """Supports a sentence when its text (whitespace and final 。 removed) is in the passage."""
+
+    name: str = "contain"
+    threshold: float = 0.5
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def score(self, sentence: str, passage: str) -> float:
+        self.calls.append((sentence, passage))
+        claim = _WS.sub("", sentence).rstrip("。.")
+        return 1.0 if claim and claim in _WS.sub("", passage) else 0.0

@@ -1,0 +1,126 @@
+"""Tests for eval/report.py: the report and its charts are written from a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eval_fakes import ContainmentJudge, ScriptedAssistant, answer, citation, passage, refusal
+from eval_fakes import sentence as sent
+
+from assistant.types import REFUSAL, Answer
+from eval.dataset import EvalItem
+from eval.gate import baseline_entry
+from eval.report import BY_TYPE_PNG, LATENCY_PNG, REPORT_FILE, TREND_PNG, write_report
+from eval.runner import EvalRunError, RunResult, run_eval
+
+EVIDENCE = "人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _items() -> list[EvalItem]:
+    return [
+        EvalItem(
+            id="f-1",
+            type="factual",
+            question="佳士得拍出的人工智能画作卖了多少钱？",
+            answerable=True,
+            reference_answer="43.25 万美元。",
+            evidence=[EVIDENCE],
+            key_facts=["43.25 万美元"],
+        ),
+        EvalItem(
+            id="c-1",
+            type="crosslingual",
+            question="How much did the AI painting sell for at Christie's?",
+            answerable=True,
+            reference_answer="432,500 US dollars.",
+            evidence=[EVIDENCE],
+            key_facts=["43.25"],
+        ),
+        EvalItem(
+            id="u-1",
+            type="unanswerable",
+            question="白皮书谈到了量子计算吗？",
+            answerable=False,
+            reference_answer=REFUSAL["zh"],
+        ),
+    ]
+
+
+def _answers(miss_retrieval: bool = False) -> dict[str, Answer]:
+    hit = passage(1, f"2018 年，{EVIDENCE}。")
+    other = passage(1, "英伟达发布的 StyleGAN 模型可以自动生成图片。")
+    return {
+        "佳士得拍出的人工智能画作卖了多少钱？": answer(
+            f"{EVIDENCE}【1】。",
+            [other if miss_retrieval else hit],
+            sentences=[sent(f"{EVIDENCE}【1】。", 1)],
+            citations=[citation(1, 0)],
+            total_ms=900.0,
+        ),
+        "How much did the AI painting sell for at Christie's?": answer(
+            "It sold for 43.25 万美元 (USD 432,500) 【1】.",
+            [hit],
+            language="en",
+            sentences=[sent("It sold for 43.25 万美元 (USD 432,500) 【1】.", 1)],
+            citations=[citation(1, 0)],
+            total_ms=2500.0,
+        ),
+        "白皮书谈到了量子计算吗？": refusal("zh", [hit]),
+    }
+
+
+def _run(out: Path, miss_retrieval: bool = False) -> RunResult:
+    return run_eval(
+        ScriptedAssistant(_answers(miss_retrieval)),
+        _items(),
+        out,
+        mode="extractive",
+        judges=[ContainmentJudge()],
+        progress=False,
+        resume=False,
+        resamples=100,
+    )
+
+
+def test_report_files_exist_with_non_empty_charts(tmp_path: Path) -> None:
+    out = tmp_path / "runs" / "dev"
+    _run(out)
+    _run(out)  # a second run: the trend has two points
+    path = write_report(out, None)
+    assert path == out / REPORT_FILE
+    for name in (BY_TYPE_PNG, LATENCY_PNG, TREND_PNG):
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_MAGIC), name
+        assert len(data) > 5_000, name
+    text = path.read_text("utf-8")
+    assert text.startswith("# Eval report: dev\n")
+    assert "| hit@5 | 100.0 |" in text
+    assert "| citation_recall[contain] |" in text
+    assert f"![Metrics by type]({BY_TYPE_PNG})" in text
+    assert "2 comparable run(s)" in text
+    assert "No baseline given." in text
+    assert "## Broken invariants (0)" in text
+
+
+def test_report_lists_items_flipped_against_the_baseline(tmp_path: Path) -> None:
+    good = _run(tmp_path / "good")
+    baseline = baseline_entry(good.metrics, good.scores)
+    out = tmp_path / "bad"
+    _run(out, miss_retrieval=True)
+    text = write_report(out, baseline).read_text("utf-8")
+    flipped = text.split("### Pass → fail (1)")[1].split("### Fail → pass")[0]
+    assert (
+        "| f-1 | factual | hit@1, hit@5, citation_recall[contain], citation_precision[contain] |"
+        in (flipped)
+    )
+    assert "| hit@5 | 50.0 |" in text
+    assert "| 100.0 | -50.0 |" in text  # baseline and delta columns
+    misses = text.split("### Retrieval misses: no evidence in the top 5 (1)")[1]
+    assert "| f-1 | factual |" in misses
+
+
+def test_report_needs_a_finished_run(tmp_path: Path) -> None:
+    with pytest.raises(EvalRunError):
+        write_report(tmp_path, None)
