@@ -40,6 +40,7 @@ from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
+_NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -80,6 +81,18 @@ def refusal_text(language: Language, nearest: Sequence[str]) -> str:
     if language == "zh":
         return f"{REFUSAL[language]}\n最接近的章节：" + "；".join(nearest)
     return f"{REFUSAL[language]}\nNearest sections it does cover: " + "; ".join(nearest)
+
+
+def unknown_terms(question: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
+    """Named Latin terms of the question whose words the index has never seen."""
+    unknown = []
+    for term in _NAMED_TERM.findall(question):
+        if sum(c.isupper() for c in term) < 2 and not any(c.isdigit() for c in term):
+            continue
+        words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", term)]
+        if words and any(w not in vocabulary for w in words):
+            unknown.append(term)
+    return unknown
 
 
 def nearest_sections(passages: Sequence[Passage], n: int = 2) -> tuple[str, ...]:
@@ -171,7 +184,7 @@ class Assistant:
         yield Event("passages", result.passages)
 
         nearest = nearest_sections(result.passages)
-        if self._should_refuse(result):
+        if self._should_refuse(standalone, language, result):
             text = refusal_text(language, nearest)
             yield Event("token", text)
             yield Event("answer", self._answer(question, standalone, text, result, mode, language,
@@ -235,11 +248,15 @@ class Assistant:
 
         return RunnableGenerator(run)
 
-    def _should_refuse(self, result: RetrievalResult) -> bool:
+    def _should_refuse(self, question: str, language: Language, result: RetrievalResult) -> bool:
+        """Nothing relevant enough: no passage, a low best similarity, or a named term (an
+        acronym, a CamelCase or letter-digit name such as "ChatGPT") the index never mentions."""
         if not result.passages:
             return True
-        threshold = self.settings.refusal_threshold()
-        return threshold is not None and result.best_similarity < threshold
+        threshold = self.settings.refusal_threshold(language)
+        if threshold is not None and result.best_similarity < threshold:
+            return True
+        return bool(unknown_terms(question, self.index.bm25().vocabulary))
 
     def _locate(
         self, citations: Sequence[Citation], passages: Sequence[Passage]

@@ -22,8 +22,12 @@ from assistant.types import AnswerSentence, Citation, Passage, SupportJudge
 from ingest.chunker import split_sentences
 
 MARKER = re.compile(r"【\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*】")
-_LOOSE_MARKER = re.compile(r"【[^】\n]{0,12}】|【\s*$")  # malformed: 【】, 【a】, unclosed
-_ANSWER_SENTENCE_END = re.compile(r"[。！？!?；;]+[”’」』）)\"']*|(?<=[A-Za-z0-9%)])\.(?=\s|$)|\n")
+# Malformed markers: 【】, 【a】, an unclosed 【1.
+_LOOSE_MARKER = re.compile(r"【[^【】\n]{0,12}】|【[\s\d,，、]*")
+# A "." that opens a piece follows a marker ("stages【1】. It"): it ends that sentence.
+_ANSWER_SENTENCE_END = re.compile(
+    r"[。！？!?；;]+[”’」』）)\"']*|(?:(?<=[A-Za-z0-9%)])|^)\.(?=\s|$)|\n"
+)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})\"|「([^」]{1,40})」")
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]|[A-Za-z]")
@@ -175,9 +179,8 @@ def best_quote(sentence: str, passage: Passage, judge: SupportJudge) -> tuple[st
         quote = raw.strip()
         if not _CONTENT.search(quote):
             continue
-        score = bigram_overlap(sentence, quote) if isinstance(judge, LexicalJudge) and detect_language(
-            sentence
-        ) == "zh" else judge.score(sentence, quote)
+        lexical_zh = isinstance(judge, LexicalJudge) and detect_language(sentence) == "zh"
+        score = bigram_overlap(sentence, quote) if lexical_zh else judge.score(sentence, quote)
         if score > best[2]:
             best = (quote, span.start + (len(raw) - len(raw.lstrip())), score)
     return best

@@ -60,7 +60,7 @@ class ExtractiveGenerator:
         embeddings: Embeddings,
         max_sentences: int = 3,
         max_chars: int = 360,
-        semantic_weight: float = 0.6,
+        semantic_weight: float = 0.8,
         margin: float = 0.05,
     ) -> None:
         self.embeddings = embeddings

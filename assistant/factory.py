@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -41,8 +42,10 @@ def build_assistant(
     model_judge: Callable[[], SupportJudge] | None = None
     local_ok = _local_available()
     if local_ok:
-        factories["local"] = lambda: _local_generator(settings)
-        model_judge = lambda: _local_judge(settings)  # noqa: E731
+        # The chat model and the judge share one runtime: the 1 GB model is loaded once.
+        shared: dict[str, Any] = {}
+        factories["local"] = lambda: _local_generator(settings, shared)
+        model_judge = lambda: _local_judge(settings, shared)  # noqa: E731
     if settings.openai_base_url and settings.openai_model:
         factories["openai"] = lambda: _openai_generator(settings)
 
@@ -65,16 +68,25 @@ def _local_available() -> bool:
     return bool(local_model_available())
 
 
-def _local_generator(settings: Settings) -> Generator:
+def _local_runtime(settings: Settings, shared: dict[str, Any]) -> Any:
+    from assistant.llm.local import LlamaRuntime
+
+    if "runtime" not in shared:
+        shared["runtime"] = LlamaRuntime(settings)  # cheap: loads on first use
+    return shared["runtime"]
+
+
+def _local_generator(settings: Settings, shared: dict[str, Any]) -> Generator:
     from assistant.llm.local import make_local_chat_model
 
-    return ChatGenerator(make_local_chat_model(settings), mode="local")
+    chat = make_local_chat_model(settings, runtime=_local_runtime(settings, shared))
+    return ChatGenerator(chat, mode="local")
 
 
-def _local_judge(settings: Settings) -> SupportJudge:
+def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
     from assistant.llm.judge import LlamaSupportJudge
 
-    return LlamaSupportJudge(settings)  # type: ignore[call-arg]
+    return LlamaSupportJudge(_local_runtime(settings, shared))
 
 
 def _openai_generator(settings: Settings) -> Generator:

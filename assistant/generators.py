@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
 from assistant.language import detect_language, has_cjk
@@ -39,7 +40,7 @@ class ChatGenerator:
     def __init__(self, chat_model: BaseChatModel, mode: str, max_passage_chars: int = 700) -> None:
         self.mode = mode
         self.chat_model = chat_model
-        self.chain = (
+        self.chain: Runnable[Any, str] = (
             RunnableLambda(lambda r: answer_messages(r, max_passage_chars))
             | chat_model
             | StrOutputParser()

@@ -144,7 +144,7 @@ class HybridSearcher:
         groups = merge_neighbours([c for c, _ in head]) if s.merge_neighbours else [
             [c] for c, _ in head
         ]
-        passages = []
+        passages: list[Passage] = []
         for group in groups[:top_k]:
             best = max(group, key=lambda c: score_of[c.id])
             sims = [similarity[c.id] for c in group if c.id in similarity]
@@ -181,7 +181,8 @@ class HybridRetriever(BaseRetriever):
         return [
             Document(
                 page_content=p.text,
-                metadata={k: v for k, v in p.to_json().items() if k != "text"} | {"id": p.chunk_ids[0]},
+                metadata={k: v for k, v in p.to_json().items() if k != "text"}
+                | {"id": p.chunk_ids[0]},
             )
             for p in result.passages
         ]

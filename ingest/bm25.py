@@ -10,6 +10,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,11 @@ class Bm25Index:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every token the index holds."""
+        return frozenset(self._postings)
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         if not self.ids:

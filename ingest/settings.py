@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     bm25_weight: float = 1.0
     merge_neighbours: bool = True
     reranker: str | None = None
-    # Per-embedding-model refusal thresholds on the best dense cosine similarity.
-    refusal_thresholds: dict[str, float] = Field(default_factory=lambda: {"e5": 0.82})
+    # Refusal thresholds on the best dense cosine similarity, per embedding model and question
+    # language (an English question scores lower against Chinese text). Calibrated on the dev
+    # eval set: see eval/README.md.
+    refusal_thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {"e5": {"zh": 0.874, "en": 0.77}}
+    )
 
     # Generation.
     mode: Mode = "auto"
@@ -92,6 +96,6 @@ class Settings(BaseSettings):
     def catalog_path(self) -> Path:
         return self.home / "catalog.sqlite"
 
-    def refusal_threshold(self) -> float | None:
-        """The calibrated threshold for the configured embedding model, if any."""
-        return self.refusal_thresholds.get(self.embedding)
+    def refusal_threshold(self, language: str) -> float | None:
+        """The calibrated threshold for the embedding model and question language, if any."""
+        return self.refusal_thresholds.get(self.embedding, {}).get(language)

@@ -93,12 +93,14 @@ class Cli:
             check=False,
         )
 
-    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start ``whitepaper`` without waiting (stdout and stderr are pipes)."""
+    def popen(
+        self, *args: str, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE
+    ) -> subprocess.Popen[bytes]:
+        """Start ``whitepaper`` without waiting; stderr is a pipe (progress bars, log lines)."""
         return subprocess.Popen(
             [_executable("whitepaper"), *args],
             env={**os.environ, **self.env, **(env or {})},
-            stdout=subprocess.PIPE,
+            stdout=stdout,
             stderr=subprocess.PIPE,
         )
 

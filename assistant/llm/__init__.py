@@ -33,7 +33,17 @@ _EXPORTS = {
     "OpenAISupportJudge": "judge",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ChatLlamaCpp",
+    "LlamaRuntime",
+    "LlamaSupportJudge",
+    "OpenAISupportJudge",
+    "check_endpoint",
+    "ensure_local_model",
+    "local_model_available",
+    "make_local_chat_model",
+    "make_openai_chat_model",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -169,7 +169,9 @@ class OpenAISupportJudge:
             {"logprobs": True, "top_logprobs": self.top_logprobs} if logprobs else {}
         )
         try:
-            return client.chat.completions.create(
+            # A server that rejects logprobs answers 4xx/5xx: probe once, without retries.
+            probe = client.with_options(max_retries=0) if logprobs else client
+            return probe.chat.completions.create(
                 model=self.endpoint.model,
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=1 if logprobs else 3,
@@ -224,28 +226,33 @@ def _single_tokens(llm: Llama, words: Sequence[str]) -> list[int]:
 
 
 def _next_token_logits(llm: Llama, tokens: Sequence[int]) -> np.ndarray:
-    """Evaluate ``tokens`` and return the logits row of the next token (a copy).
+    """Evaluate ``tokens`` and return the logits row of the next token (a copy)."""
+    import llama_cpp
+
+    _eval_suffix(llm, tokens)
+    # Only the batch's last position has logits (logits_all=False): row -1.
+    row = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).copy()
+
+
+def _eval_suffix(llm: Llama, tokens: Sequence[int]) -> None:
+    """Bring the context to exactly ``tokens``, evaluating as little as possible.
 
     Mirrors ``Llama.generate``'s cache handling: the longest common prefix with the previous
     prompt stays in the KV cache and only the rest is evaluated (at least one token, so the
-    logits are fresh). Leaves ``llm`` in the state ``generate`` expects.
+    logits are fresh). Leaves ``llm`` in the state ``generate`` expects for the next chat call.
     """
     n_ctx = llm.n_ctx()
     if len(tokens) >= n_ctx:
         raise ValueError(f"judge prompt of {len(tokens)} tokens does not fit the context ({n_ctx})")
-    cached = llm.input_ids[: llm.n_tokens]
     prefix = 0
-    for a, b in zip(cached, tokens, strict=False):
-        if a != b:
+    for cached, new in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+        if cached != new:
             break
         prefix += 1
     prefix = min(prefix, len(tokens) - 1)
-    llm.n_tokens = prefix  # eval() drops the KV cells from n_tokens on
+    llm.n_tokens = prefix  # eval() first drops the KV cells from n_tokens on
     llm.eval(tokens[prefix:])
-    import llama_cpp
-
-    row = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-    return np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).copy()
 
 
 def _score_from_logprobs(response: Any) -> float | None:

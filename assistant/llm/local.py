@@ -50,6 +50,7 @@ __all__ = [
     "ChatLlamaCpp",
     "LlamaRuntime",
     "amx_in_build",
+    "llama_model_params",
     "make_local_chat_model",
 ]
 
@@ -144,7 +145,7 @@ class LlamaRuntime:
         if extra is None:
             extra = not amx_in_build()
         try:
-            with _model_params(use_extra_bufts=extra):
+            with llama_model_params(use_extra_bufts=extra):
                 llama = Llama(
                     model_path=str(self._model_path),
                     n_ctx=self.settings.llm_ctx,
@@ -309,11 +310,13 @@ _PARAMS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _model_params(*, use_extra_bufts: bool) -> Iterator[None]:
-    """Make ``Llama(...)`` built inside this block load with ``use_extra_bufts`` set.
+def llama_model_params(*, use_extra_bufts: bool) -> Iterator[None]:
+    """Make every ``Llama(...)`` built inside this block load with ``use_extra_bufts`` set.
 
     ``Llama.__init__`` exposes no such argument; it takes its model params from
     ``llama_cpp.llama_cpp.llama_model_default_params()``, which is wrapped for the duration.
+    Also usable around ``runpy.run_module("llama_cpp.server")`` to start the OpenAI-compatible
+    server on CPUs where the AMX kernels crash (see :func:`amx_in_build`).
     """
     import llama_cpp.llama_cpp as low
 

@@ -1,0 +1,207 @@
+"""The index in-process (embedded Chroma, SQLite catalog, BM25) with the hashing embedder:
+idempotent re-ingest, replacement, removal, embedding mismatch and the active-version filter."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pdf_factory as pf
+import pytest
+
+from ingest.chunker import Chunker
+from ingest.embeddings import HashingEmbeddings, make_embeddings
+from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound
+from ingest.index import Index
+from ingest.loaders import inspect
+from ingest.pipeline import Ingestor
+from ingest.settings import BUNDLED_PDF, Settings
+
+
+def open_index(settings: Settings) -> Index:
+    return Index(settings, make_embeddings(settings.embedding), create=True)
+
+
+def ingest(settings: Settings, *paths: Path):
+    index = open_index(settings)
+    try:
+        return Ingestor(settings, index.embeddings, index).ingest(list(paths))
+    finally:
+        index.close()
+
+
+def chunk_ids(settings: Settings, doc_id: str | None = None) -> list[str]:
+    index = open_index(settings)
+    try:
+        return [c.id for c in index.chunks(doc_id)]
+    finally:
+        index.close()
+
+
+def expected_ids(settings: Settings, path: Path) -> list[str]:
+    """The chunk ids a version of a file must get (read, clean and chunk; no index)."""
+    scratch = settings.model_copy(update={"home": settings.home.parent / "scratch"})
+    doc = Ingestor(scratch, HashingEmbeddings()).read(inspect(path))
+    return [c.id for c in Chunker(settings.chunk_target, settings.chunk_max).chunk(doc)]
+
+
+def two_versions(folder: Path) -> tuple[Path, Path]:
+    """Two different versions of one document: ``v1/report.pdf`` and ``v2/report.pdf``."""
+    v1 = pf.make_cjk_pdf(
+        folder / "v1" / "report.pdf",
+        [pf.aigc_lines(12, k) for k in range(4)],
+        header="季度报告",
+        footer_numbers=True,
+    )
+    v2 = pf.make_cjk_pdf(
+        folder / "v2" / "report.pdf",
+        [[f"第 {k + 1} 章修订：新增内容。", *pf.aigc_lines(12, k + 3)] for k in range(5)],
+        header="季度报告",
+        footer_numbers=True,
+    )
+    return v1, v2
+
+
+@pytest.fixture
+def doc_path(tmp_path: Path) -> Path:
+    """The file the user ingests; tests copy versions over it."""
+    (tmp_path / "docs").mkdir()
+    return tmp_path / "docs" / "report.pdf"
+
+
+def test_the_bundled_pdf_ingests_and_a_second_run_embeds_nothing(hash_settings):
+    first = ingest(hash_settings, BUNDLED_PDF).to_json()
+    assert (first["new"], first["pages"], first["chunks"]) == (1, 55, 97)
+    assert first["embedded"] == 97
+
+    again = ingest(hash_settings, BUNDLED_PDF).to_json()
+    assert (again["unchanged"], again["new"], again["embedded"]) == (1, 0, 0)
+    ids = chunk_ids(hash_settings)
+    assert ids == expected_ids(hash_settings, BUNDLED_PDF)
+    assert len(ids) == len(set(ids)) == 97
+
+
+def test_a_changed_file_replaces_its_chunks(hash_settings, tmp_path, doc_path):
+    v1, v2 = two_versions(tmp_path)
+    shutil.copy(v1, doc_path)
+    ingest(hash_settings, doc_path)
+    old = chunk_ids(hash_settings)
+    assert old == expected_ids(hash_settings, v1)
+
+    shutil.copy(v2, doc_path)
+    report = ingest(hash_settings, doc_path).to_json()
+    assert report["replaced"] == 1
+    new = chunk_ids(hash_settings)
+    assert new == expected_ids(hash_settings, v2)
+    assert not set(old) & set(new)
+
+    index = open_index(hash_settings)
+    assert index.collection.count() == len(new), "the old version's chunks are deleted"
+    assert [d.content_hash for d in index.documents()] == [inspect(v2).content_hash]
+    assert index.page_text(inspect(v1).content_hash, 0) is None
+    assert set(index.bm25().ids) == set(new)
+
+
+def test_unchanged_files_are_skipped_before_reading(hash_settings, tmp_path, monkeypatch):
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    ingest(hash_settings, path)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged file was read again")
+
+    monkeypatch.setattr(Ingestor, "read", no_reading)
+    assert ingest(hash_settings, path).to_json()["unchanged"] == 1
+
+
+def test_remove_deletes_a_document_and_only_it(hash_settings, tmp_path):
+    a = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    b = pf.make_cjk_pdf(tmp_path / "b.pdf", [pf.aigc_lines(10, 4)], footer_numbers=True)
+    ingest(hash_settings, a, b)
+    kept = chunk_ids(hash_settings, "b.pdf")
+
+    index = open_index(hash_settings)
+    record = index.remove("a.pdf")
+    assert record.doc_id == "a.pdf"
+    assert [d.doc_id for d in index.documents()] == ["b.pdf"]
+    assert [c.id for c in index.chunks()] == kept
+    assert index.collection.count() == len(kept)
+    assert set(index.bm25().ids) == set(kept)
+    with pytest.raises(DocumentNotFound, match=r"no document 'a\.pdf'.*documents: b\.pdf"):
+        index.remove("a.pdf")
+
+
+def test_reads_see_only_the_active_version(hash_settings, tmp_path, doc_path):
+    """Chunks of a version written but not switched to (a killed run) are invisible."""
+    v1, v2 = two_versions(tmp_path)
+    shutil.copy(v1, doc_path)
+    ingest(hash_settings, doc_path)
+    old = chunk_ids(hash_settings)
+
+    shutil.copy(v2, doc_path)
+    index = open_index(hash_settings)
+    ingestor = Ingestor(hash_settings, index.embeddings, index)
+    half = ingestor.chunker.chunk(ingestor.read(inspect(doc_path)))[:3]
+    ingestor._store(half)  # written, catalog not switched
+
+    assert [c.id for c in index.chunks()] == old
+    assert set(index.get_chunks([c.id for c in half])) == set()
+    vector = index.embeddings.embed_query(half[0].text)
+    assert {hit.chunk.id for hit in index.dense_search(vector, k=50)} <= set(old)
+    assert set(index.bm25().ids) == set(old)
+
+    # The next run finds the three chunks already stored and embeds only the rest.
+    report = Ingestor(hash_settings, index.embeddings, index).ingest([doc_path]).to_json()
+    assert report["files"][0]["embedded"] == report["chunks"] - 3
+    assert [c.id for c in index.chunks()] == expected_ids(hash_settings, v2)
+
+
+def test_the_next_run_collects_garbage_a_killed_switch_left(hash_settings, tmp_path, doc_path):
+    """Killed after the catalog switch, before the old chunks were deleted: the next run
+    finds the file unchanged and still deletes them."""
+    v1, v2 = two_versions(tmp_path)
+    shutil.copy(v1, doc_path)
+    ingest(hash_settings, doc_path)
+    old_count = len(chunk_ids(hash_settings))
+
+    shutil.copy(v2, doc_path)
+    index = open_index(hash_settings)
+    ingestor = Ingestor(hash_settings, index.embeddings, index)
+    doc = ingestor.read(inspect(doc_path))
+    chunks = ingestor.chunker.chunk(doc)
+    ingestor._store(chunks)
+    index.activate(doc, chunks)  # ... and the process dies here
+    assert index.collection.count() == old_count + len(chunks)
+    assert [c.id for c in index.chunks()] == [c.id for c in chunks]
+
+    report = Ingestor(hash_settings, index.embeddings, index).ingest([doc_path]).to_json()
+    assert report["unchanged"] == 1
+    assert index.collection.count() == len(chunks)
+    assert set(index.bm25().ids) == {c.id for c in chunks}
+
+
+def test_an_index_built_with_another_embedding_says_to_re_ingest(hash_settings, tmp_path):
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    ingest(hash_settings, path)
+    other = hash_settings.model_copy(update={"embedding": "hash:32"})
+    for create in (False, True):
+        with pytest.raises(EmbeddingMismatch, match=r"'hash:64'.*'hash:32'.*ingest --rebuild"):
+            Index(other, make_embeddings(other.embedding), create=create)
+
+
+def test_reading_a_missing_index_says_to_ingest_first(hash_settings):
+    with pytest.raises(IndexNotFound, match="run `whitepaper ingest` first"):
+        Index(hash_settings, HashingEmbeddings())
+    assert not hash_settings.home.exists()
+
+
+def test_bm25_file_is_rebuilt_when_stale_or_missing(hash_settings, tmp_path):
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    ingest(hash_settings, path)
+    index = open_index(hash_settings)
+    ids = set(index.bm25().ids)
+    index.bm25_path.unlink()
+    fresh = open_index(hash_settings)
+    assert set(fresh.bm25().ids) == ids
+    assert fresh.bm25_path.exists()
+    hits = fresh.bm25().search("虚拟数字人 写作机器人", k=3)
+    assert hits and hits[0][0] in ids
