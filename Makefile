@@ -42,7 +42,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: install lint typecheck unit
+# The regression gate: extractive over the whole dev set, local over its fixed 20-item subset.
+eval-gate: $(STAMP)
+	$(BIN)/whitepaper ingest --no-progress
+	$(BIN)/whitepaper eval --gate --fresh
+	$(BIN)/whitepaper eval --mode local --gate --fresh
+
+test: install lint typecheck unit eval-gate
 
 bench: install
 	$(BIN)/whitepaper bench

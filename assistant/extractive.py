@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -15,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.types import GenerationRequest, Passage
 from ingest.bm25 import tokenize
 from ingest.chunker import split_sentences
+from ingest.embeddings import embedding_name
 
 LEAD_IN = {"zh": "根据白皮书：", "en": "According to the white paper:"}
 _CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
@@ -29,23 +32,57 @@ class ScoredSentence:
 
 
 class SentenceVectors:
-    """Embeddings of passage sentences, computed once per sentence text and kept in memory."""
+    """Embeddings of passage sentences, computed once per sentence and embedding model.
 
-    def __init__(self, embeddings: Embeddings) -> None:
+    Kept in memory and, when a path is given, in a small SQLite file beside the index, so a
+    sentence is embedded once across processes (the CLI, the UI, an eval run).
+    """
+
+    def __init__(self, embeddings: Embeddings, path: Path | None = None) -> None:
         self.embeddings = embeddings
+        self.model = embedding_name(embeddings)
+        self.path = path
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _store(self) -> sqlite3.Connection | None:
+        if self.path is None:
+            return None
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors(key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+            )
+        return self._db
 
     def get(self, sentences: Sequence[str]) -> np.ndarray:
-        keys = [hashlib.sha1(s.encode()).hexdigest() for s in sentences]
+        keys = [
+            hashlib.sha1(f"{self.model}\n{s}".encode()).hexdigest() for s in sentences
+        ]
         with self._lock:
-            todo = [(k, s) for k, s in zip(keys, sentences, strict=True) if k not in self._cache]
+            missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
+            db = self._store()
+            if missing and db is not None:
+                marks = ",".join("?" * len(missing))
+                for key, blob in db.execute(
+                    f"SELECT key, vector FROM vectors WHERE key IN ({marks})", missing
+                ):
+                    self._cache[key] = np.frombuffer(blob, dtype=np.float32)
+            todo = {k: s for k, s in zip(keys, sentences, strict=True) if k not in self._cache}
         if todo:
-            unique = dict(todo)
-            vectors = self.embeddings.embed_documents(list(unique.values()))
+            vectors = self.embeddings.embed_documents(list(todo.values()))
             with self._lock:
-                for key, vector in zip(unique, vectors, strict=True):
-                    self._cache[key] = np.asarray(vector, dtype=np.float32)
+                rows = []
+                for key, vector in zip(todo, vectors, strict=True):
+                    array = np.asarray(vector, dtype=np.float32)
+                    self._cache[key] = array
+                    rows.append((key, array.tobytes()))
+                db = self._store()
+                if db is not None:
+                    with db:
+                        db.executemany("INSERT OR REPLACE INTO vectors VALUES(?, ?)", rows)
         with self._lock:
             return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, 1))
 
@@ -58,13 +95,14 @@ class ExtractiveGenerator:
     def __init__(
         self,
         embeddings: Embeddings,
+        cache_path: Path | None = None,
         max_sentences: int = 3,
         max_chars: int = 360,
         semantic_weight: float = 0.8,
         margin: float = 0.05,
     ) -> None:
         self.embeddings = embeddings
-        self.vectors = SentenceVectors(embeddings)
+        self.vectors = SentenceVectors(embeddings, cache_path)
         self.max_sentences = max_sentences
         self.max_chars = max_chars
         self.semantic_weight = semantic_weight

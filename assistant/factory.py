@@ -37,7 +37,9 @@ def build_assistant(
     judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)
 
     factories: dict[str, Callable[[], Generator]] = {
-        "extractive": lambda: ExtractiveGenerator(embeddings),
+        "extractive": lambda: ExtractiveGenerator(
+            embeddings, cache_path=settings.home / "sentence_vectors.sqlite"
+        ),
     }
     model_judge: Callable[[], SupportJudge] | None = None
     local_ok = _local_available()

@@ -53,14 +53,23 @@ def merge_neighbours(chunks: Sequence[Chunk]) -> list[list[Chunk]]:
     """
     groups: list[list[Chunk]] = []
     for chunk in chunks:
-        for group in groups:
-            same = group[0].doc_id == chunk.doc_id and group[0].section_path == chunk.section_path
-            if same and any(abs(c.index - chunk.index) == 1 for c in group):
-                group.append(chunk)
-                group.sort(key=lambda c: c.index)
-                break
-        else:
+        touching = [
+            group
+            for group in groups
+            if group[0].doc_id == chunk.doc_id
+            and group[0].section_path == chunk.section_path
+            and any(abs(c.index - chunk.index) == 1 for c in group)
+        ]
+        if not touching:
             groups.append([chunk])
+            continue
+        # A chunk between two groups (ranks A, C, then B) joins them into one passage.
+        first = touching[0]
+        first.append(chunk)
+        for other in touching[1:]:
+            first.extend(other)
+            groups.remove(other)
+        first.sort(key=lambda c: c.index)
     return groups
 
 

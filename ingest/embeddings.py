@@ -35,6 +35,7 @@ class E5Embeddings(Embeddings):
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._queries: dict[str, list[float]] = {}
 
     def _load(self) -> Any:
         with self._lock:
@@ -57,7 +58,18 @@ class E5Embeddings(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return np.asarray(self._load().query(text), dtype=np.float32).tolist()
+        # A question is embedded by retrieval and again by the extractive generator and
+        # the judge: remember the last few.
+        with self._lock:
+            cached = self._queries.get(text)
+        if cached is not None:
+            return cached
+        vector = np.asarray(self._load().query(text), dtype=np.float32).tolist()
+        with self._lock:
+            if len(self._queries) >= 256:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[text] = vector
+        return vector
 
 
 class SentenceTransformerEmbeddings(Embeddings):

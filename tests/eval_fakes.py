@@ -1,8 +1,10 @@
-"""Deterministic fakes for the eval tests: answers, a scripted assistant, a containment judge."""
+"""Deterministic fakes for the eval tests: answers and a scripted assistant.
+
+Passages and the support judge come from :mod:`assistant.fakes`.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -16,26 +18,6 @@ from assistant.types import (
     Timings,
     Turn,
 )
-
-_WS = re.compile(r"\s+")
-
-
-def passage(number: int, text: str, chunk_id: str | None = None) -> Passage:
-    """A passage numbered ``number`` whose only chunk is ``chunk_id`` (default ``c<number>``)."""
-    return Passage(
-        number=number,
-        chunk_ids=(chunk_id or f"c{number}",),
-        doc_id="doc",
-        title="AIGC 白皮书",
-        content_hash="hash",
-        text=text,
-        start=0,
-        end=len(text),
-        page_labels=(str(number),),
-        page_indices=(number - 1,),
-        section_path=("一、AIGC", f"（{number}）节"),
-        score=1.0 / number,
-    )
 
 
 def citation(marker: int, sentence_index: int, chunk_id: str | None = None) -> Citation:
@@ -105,17 +87,3 @@ class ScriptedAssistant:
             raise RuntimeError("scripted crash")
         self.calls.append((question, tuple(history), mode))
         return self.answers[question]
-
-
-@dataclass
-class ContainmentJudge:
-    """Supports a sentence when its text (whitespace and final 。 removed) is in the passage."""
-
-    name: str = "contain"
-    threshold: float = 0.5
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def score(self, sentence: str, passage: str) -> float:
-        self.calls.append((sentence, passage))
-        claim = _WS.sub("", sentence).rstrip("。.")
-        return 1.0 if claim and claim in _WS.sub("", passage) else 0.0

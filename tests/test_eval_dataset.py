@@ -317,12 +317,15 @@ def _source_path() -> Path | None:
     return next((p for p in SOURCE_CANDIDATES if p.is_file()), None)
 
 
-DRAFTS = sorted(SETS_DIR.glob("_draft_*.jsonl"))
+SETS = sorted(SETS_DIR.glob("aigc-*.jsonl"))
 
 
-@pytest.mark.skipif(not DRAFTS, reason="no eval/sets/_draft_*.jsonl present")
-@pytest.mark.parametrize("draft", DRAFTS, ids=[p.name for p in DRAFTS])
-def test_real_drafts_validate(draft: Path) -> None:
+def test_versioned_sets_exist() -> None:
+    assert SETS, "no versioned eval set eval/sets/aigc-*.jsonl"
+
+
+@pytest.mark.parametrize("draft", SETS, ids=[p.name for p in SETS])
+def test_real_sets_validate(draft: Path) -> None:
     source_path = _source_path()
     if source_path is None:
         pytest.skip("white paper source text not found")

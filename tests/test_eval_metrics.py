@@ -7,10 +7,11 @@ import random
 import time
 
 import pytest
-from eval_fakes import ContainmentJudge, answer, citation, passage, refusal, sentence
+from eval_fakes import answer, citation, refusal, sentence
 from hypothesis import given
 from hypothesis import strategies as st
 
+from assistant.fakes import FakeJudge, make_passage
 from assistant.types import REFUSAL, Answer
 from eval.dataset import EvalItem
 from eval.metrics import (
@@ -225,15 +226,15 @@ def test_language_matches() -> None:
 # --------------------------------------------------------------------------- faithfulness
 
 
-def _cited_answer() -> tuple[Answer, ContainmentJudge]:
-    passages = [passage(1, "甲乙丙丁。戊己"), passage(2, "庚辛。壬癸")]
+def _cited_answer() -> tuple[Answer, FakeJudge]:
+    passages = [make_passage(1, "甲乙丙丁。戊己"), make_passage(2, "庚辛。壬癸")]
     sentences = [
         sentence("甲乙丙丁。【1】", 1),  # supported by passage 1 alone
         sentence("戊己庚辛【1】【2】。", 1, 2),  # only by both together
         sentence("壬癸子丑。"),  # no citation
         sentence("庚辛【7】。", 7),  # marker without a passage
     ]
-    return answer("…", passages, sentences=sentences), ContainmentJudge()
+    return answer("…", passages, sentences=sentences), FakeJudge(name="contain")
 
 
 def test_citation_recall_and_precision_exact() -> None:
@@ -251,15 +252,15 @@ def test_citation_recall_and_precision_exact() -> None:
 
 
 def test_citation_scores_skip_refusals_and_penalise_uncited_answers() -> None:
-    judge = ContainmentJudge()
+    judge = FakeJudge(name="contain")
     assert citation_scores(refusal("zh"), judge).recall is None
-    uncited = citation_scores(answer("x", [passage(1, "x")], sentences=[sentence("x")]), judge)
+    uncited = citation_scores(answer("x", [make_passage(1, "x")], sentences=[sentence("x")]), judge)
     assert (uncited.recall, uncited.precision) == (0.0, 0.0)
 
 
 def test_citation_scores_without_sentences_use_the_whole_text() -> None:
-    ans = answer("甲乙丙丁【1】", [passage(1, "甲乙丙丁。")])
-    scores = citation_scores(ans, ContainmentJudge())
+    ans = answer("甲乙丙丁【1】", [make_passage(1, "甲乙丙丁。")])
+    scores = citation_scores(ans, FakeJudge(name="contain"))
     assert (scores.sentences, scores.citations, scores.recall, scores.precision) == (1, 1, 1.0, 1.0)
 
 
@@ -267,7 +268,7 @@ def test_citation_scores_without_sentences_use_the_whole_text() -> None:
 
 
 def test_clean_answers_break_no_invariant() -> None:
-    ps = [passage(1, "甲"), passage(2, "乙")]
+    ps = [make_passage(1, "甲"), make_passage(2, "乙")]
     ok = answer(
         "甲【1】乙【2】", ps, sentences=[sentence("甲【1】", 1)], citations=[citation(1, 0)]
     )
@@ -276,7 +277,7 @@ def test_clean_answers_break_no_invariant() -> None:
 
 
 def test_invariant_violations_are_listed() -> None:
-    ps = [passage(1, "甲"), passage(2, "乙")]
+    ps = [make_passage(1, "甲"), make_passage(2, "乙")]
     bad = answer(
         "甲【3】",
         ps,
@@ -303,8 +304,8 @@ def test_invariant_violations_are_listed() -> None:
 
 def test_score_item_answerable() -> None:
     ps = [
-        passage(1, "无关的内容，和问题没有关系。"),
-        passage(2, EVIDENCE + "，判别器负责鉴别真假。"),
+        make_passage(1, "无关的内容，和问题没有关系。"),
+        make_passage(2, EVIDENCE + "，判别器负责鉴别真假。"),
     ]
     ans = answer(
         "它由生成器和判别器组成【2】。",
@@ -312,7 +313,7 @@ def test_score_item_answerable() -> None:
         sentences=[sentence("它由生成器和判别器组成【2】。", 2)],
         citations=[citation(2, 0)],
     )
-    scores = score_item(_item(), ans, [ContainmentJudge()])
+    scores = score_item(_item(), ans, [FakeJudge(name="contain")])
     assert scores.metrics == {
         "hit@1": 0.0,
         "hit@3": 1.0,
@@ -344,7 +345,7 @@ def test_score_item_unanswerable() -> None:
         evidence=[],
         key_facts=[],
     )
-    scores = score_item(item, refusal("zh", [passage(1, "甲")]), [ContainmentJudge()])
+    scores = score_item(item, refusal("zh", [make_passage(1, "甲")]), [FakeJudge(name="contain")])
     assert scores.metrics == {"refusal_correct": 1.0, "language_match": 1.0}
     assert scores.should_refuse and scores.refused
 

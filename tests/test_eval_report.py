@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from eval_fakes import ContainmentJudge, ScriptedAssistant, answer, citation, passage, refusal
+from eval_fakes import ScriptedAssistant, answer, citation, refusal
 from eval_fakes import sentence as sent
 
+from assistant.fakes import FakeJudge, make_passage
 from assistant.types import REFUSAL, Answer
 from eval.dataset import EvalItem
 from eval.gate import baseline_entry
@@ -49,8 +50,8 @@ def _items() -> list[EvalItem]:
 
 
 def _answers(miss_retrieval: bool = False) -> dict[str, Answer]:
-    hit = passage(1, f"2018 年，{EVIDENCE}。")
-    other = passage(1, "英伟达发布的 StyleGAN 模型可以自动生成图片。")
+    hit = make_passage(1, f"2018 年，{EVIDENCE}。")
+    other = make_passage(1, "英伟达发布的 StyleGAN 模型可以自动生成图片。")
     return {
         "佳士得拍出的人工智能画作卖了多少钱？": answer(
             f"{EVIDENCE}【1】。",
@@ -77,7 +78,7 @@ def _run(out: Path, miss_retrieval: bool = False) -> RunResult:
         _items(),
         out,
         mode="extractive",
-        judges=[ContainmentJudge()],
+        judges=[FakeJudge(name="contain")],
         progress=False,
         resume=False,
         resamples=100,

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eval_fakes import ContainmentJudge, ScriptedAssistant, answer, citation, passage, refusal
+from eval_fakes import ScriptedAssistant, answer, citation, refusal
 from eval_fakes import sentence as sent
 
+from assistant.fakes import FakeJudge, make_passage
 from assistant.types import REFUSAL, Answer, Turn
 from eval.dataset import EvalItem, dump_eval_set, load_eval_set
 from eval.runner import (
@@ -77,8 +78,8 @@ def _items() -> list[EvalItem]:
 
 
 def _answers() -> dict[str, Answer]:
-    p_sale = passage(1, f"2018 年，{EV1}。")
-    p_gan = passage(2, f"{EV2}，判别器负责鉴别真假。")
+    p_sale = make_passage(1, f"2018 年，{EV1}。")
+    p_gan = make_passage(2, f"{EV2}，判别器负责鉴别真假。")
     return {
         "佳士得拍出的人工智能画作卖了多少钱？": answer(
             f"{EV1}【1】。",
@@ -115,7 +116,7 @@ def set_file(tmp_path: Path) -> Path:
 def _run(out: Path, set_file: Path, assistant: ScriptedAssistant, **kwargs: Any) -> RunResult:
     options: dict[str, Any] = {
         "mode": "extractive",
-        "judges": [ContainmentJudge()],
+        "judges": [FakeJudge(name="contain")],
         "progress": False,
         "set_path": set_file,
         "resamples": 200,
@@ -132,7 +133,7 @@ def test_run_writes_results_metrics_and_history(tmp_path: Path, set_file: Path) 
         load_eval_set(set_file),
         out,
         mode="extractive",
-        judges=[ContainmentJudge()],
+        judges=[FakeJudge(name="contain")],
         progress=False,
         set_path=set_file,
         resamples=200,
@@ -284,7 +285,9 @@ def test_load_run_reads_a_finished_run(tmp_path: Path, set_file: Path) -> None:
 def test_violations_are_recorded(tmp_path: Path, set_file: Path) -> None:
     answers = _answers()
     answers["生成对抗网络由什么组成？"] = answer(
-        "由生成器组成【5】。", [passage(1, "x")], citations=[citation(5, 0, chunk_id="elsewhere")]
+        "由生成器组成【5】。",
+        [make_passage(1, "x")],
+        citations=[citation(5, 0, chunk_id="elsewhere")],
     )
     result = _run(tmp_path / "run", set_file, ScriptedAssistant(answers))
     assert list(result.violations) == ["f-2"]
@@ -292,9 +295,7 @@ def test_violations_are_recorded(tmp_path: Path, set_file: Path) -> None:
 
 
 def test_select_subset_is_fixed_and_stratified() -> None:
-    items = load_eval_set(REPO_ROOT / "eval" / "sets" / "_draft_a.jsonl") + load_eval_set(
-        REPO_ROOT / "eval" / "sets" / "_draft_b.jsonl"
-    )
+    items = load_eval_set(REPO_ROOT / "eval" / "sets" / "aigc-dev-v1.jsonl")
     subset = select_subset(items, 20)
     assert [i.id for i in subset] == [i.id for i in select_subset(items, 20)]
     assert len(subset) == 20

@@ -371,3 +371,115 @@ def chat(settings: Settings, mode: str | None, strict: bool) -> None:
         click.echo(click.style("── checked ──", dim=True))
         _print_answer(answer)
         history += [Turn("user", question), Turn("assistant", answer.text)]
+
+
+DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-dev-v1.jsonl"
+
+
+@main.command("eval")
+@click.option("--set", "set_path", type=click.Path(path_type=Path), default=DEFAULT_SET,
+              show_default=True, help="Eval set (JSONL in the eval schema).")
+@click.option("--mode", type=_MODE, default="extractive", show_default=True)
+@click.option("--name", default=None,
+              help="Run name in the baseline (default: extractive-dev, local-subset20, openai-dev).")
+@click.option("--limit", type=int, default=None, help="Only the first N items.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Run folder (default: eval/runs/NAME).")
+@click.option("--judge", type=click.Choice(["lexical", "model", "both"]), default=None,
+              help="Faithfulness judge(s) (default: both in local mode, else lexical).")
+@click.option("--gate", is_flag=True, help="Fail when the run falls below the baseline.")
+@click.option("--update-baseline", is_flag=True, help="Store this run as the new baseline.")
+@click.option("--fresh", is_flag=True, help="Discard earlier results in the run folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.pass_obj
+def eval_command(
+    settings: Settings, set_path: Path, mode: str, name: str | None, limit: int | None,
+    out_dir: Path | None, judge: str | None, gate: bool, update_baseline: bool, fresh: bool,
+    as_json: bool,
+) -> None:
+    """Run the eval set through the assistant; write results, metrics and a report.
+
+    \b
+    Examples:
+      whitepaper eval                                   # extractive, whole dev set
+      whitepaper eval --mode local --gate               # the fixed 20-item local subset
+      whitepaper eval --limit 10 --out /tmp/run --json
+      whitepaper eval --update-baseline                 # the only way to move the baseline
+    """
+    from assistant.factory import build_assistant
+    from eval import gate as gates
+    from eval.dataset import load_eval_set
+    from eval.report import write_report
+    from eval.runner import filter_items, run_eval, select_subset
+
+    name = name or {"local": "local-subset20"}.get(mode, f"{mode}-dev")
+    out_dir = out_dir or Path("eval") / "runs" / name
+    with _user_errors():
+        try:
+            items = load_eval_set(set_path)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot load the eval set: {exc}") from exc
+        baseline = gates.load_baseline()
+        ids = gates.subset_ids(baseline, name)
+        if ids is None and name == "local-subset20":
+            ids = [item.id for item in select_subset(items, 20)]
+        if ids:
+            items = filter_items(items, ids)
+        assistant = build_assistant(settings.model_copy(update={"mode": mode}))
+        judges = [assistant.judge]
+        judge = judge or ("both" if mode == "local" else "lexical")
+        if judge in ("model", "both"):
+            judges = ([assistant.judge] if judge == "both" else []) + [assistant.model_judge()]
+        result = run_eval(assistant, items, out_dir, mode=mode, judges=judges, limit=limit,
+                          resume=not fresh, progress=True, set_path=set_path, name=name)
+        report = write_report(result.out_dir, baseline.get(name))
+        verdict = None
+        if gate:
+            verdict = gates.check_gate(result.metrics, result.scores,
+                                       gates.require_entry(baseline, name))
+        if update_baseline:
+            gates.update_baseline(name, result.metrics, result.scores, subset=ids)
+    overall = result.metrics.get("overall", {})
+    headline = {k: overall[k]["value"] for k in result.metrics.get("headline", []) if k in overall}
+    if as_json:
+        _emit(True, {"name": name, "out": str(result.out_dir), "report": str(report),
+                     "headline": headline, "gate": None if verdict is None else verdict.passed},
+              "")
+    else:
+        for key, value in headline.items():
+            entry = overall[key]
+            shown = "—" if value is None else f"{value:.3f}"
+            click.echo(f"{key:>28}: {shown}  [{entry.get('low')}, {entry.get('high')}]")
+        click.echo(f"report: {report}")
+        if update_baseline:
+            click.echo(f"baseline {name!r} updated in eval/baseline.json")
+    if verdict is not None:
+        click.echo(verdict.summary(), err=as_json)
+        if not verdict.passed:
+            sys.exit(1)
+
+
+@main.command("validate-set")
+@click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_SET)
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def validate_set(path: Path, as_json: bool) -> None:
+    """Check an eval set: schema, mix, and every evidence string verbatim in the source.
+
+    \b
+    Example:
+      whitepaper validate-set eval/sets/aigc-dev-v1.jsonl
+    """
+    from eval.dataset import load_eval_set, type_mix, validate_eval_set
+
+    source = BUNDLED_PDF.parent / "source.txt"
+    try:
+        items = load_eval_set(path)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    problems = validate_eval_set(items, source.read_text(encoding="utf-8"))
+    mix = {k: round(v, 3) for k, v in type_mix(items).items()}
+    text = "\n".join([f"{len(items)} items; mix: {mix}"] + problems + (
+        ["no problems"] if not problems else []))
+    _emit(as_json, {"items": len(items), "mix": mix, "problems": problems}, text)
+    if problems:
+        sys.exit(1)

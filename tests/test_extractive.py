@@ -1,0 +1,123 @@
+"""The extractive generator: quoted sentences in document order, each with its citation."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import LexicalJudge, check_answer
+from assistant.extractive import LEAD_IN, ExtractiveGenerator
+from assistant.fakes import make_passage
+from assistant.types import GenerationRequest, Language, Passage
+from ingest.embeddings import HashingEmbeddings
+
+EARLY = "早期萌芽阶段受限于当时的科技水平，AIGC 仅限于小范围实验。"
+STAGES = "AIGC 的发展大致可以分为三个阶段：早期萌芽、沉淀积累和快速发展。"
+GAN = "生成对抗网络由一个生成器和一个判别器组成。"
+PAINTING = "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交。"
+
+
+class CountingEmbeddings(HashingEmbeddings):
+    """The hashing embedder, counting how many texts it embedded."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=256)
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += texts
+        return super().embed_documents(texts)
+
+
+def request(question: str, passages: list[Passage], language: Language = "zh") -> GenerationRequest:
+    return GenerationRequest(question, question, language, passages)
+
+
+def answer(generator: ExtractiveGenerator, req: GenerationRequest) -> str:
+    return "".join(generator.stream(req))
+
+
+@pytest.fixture
+def passages() -> list[Passage]:
+    """Rank order differs from document order: passage 1 comes later in the document."""
+    return [
+        make_passage(1, "二、技术体系\n" + GAN + PAINTING, start=900),
+        make_passage(2, "一、发展历程\n" + STAGES + EARLY, start=100),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "lead_in"), [("zh", "根据白皮书："), ("en", "According to the white paper:")]
+)
+def test_the_lead_in_is_in_the_questions_language(
+    language: Language, lead_in: str, passages: list[Passage]
+) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256))
+    text = answer(generator, request("生成对抗网络由什么组成？", passages, language))
+    assert text.startswith(lead_in + "\n")
+    assert LEAD_IN[language] == lead_in
+
+
+def test_quotes_are_verbatim_cited_and_in_document_order(passages: list[Passage]) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=2, margin=10.0)
+    text = answer(generator, request("生成对抗网络和 AIGC 的发展阶段", passages))
+    body = text.removeprefix("根据白皮书：\n")
+    # The passage ranked 2 starts earlier in the document, so its sentence comes first.
+    first, second = body.split("】")[:2]
+    assert first.endswith("【2") and second.endswith("【1")
+    quotes = [q.rsplit("【", 1)[0] for q in (first, second)]
+    assert quotes[0] in passages[1].text and quotes[1] in passages[0].text
+
+
+def test_headings_and_fragments_are_never_quoted() -> None:
+    passage = make_passage(1, "三、治理\n（一）问题\n短句。\n" + EARLY)
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=5, margin=10.0)
+    chosen = generator.select("AIGC 治理问题", [passage])
+    assert [s.text for s in chosen] == [EARLY]
+
+
+def test_the_best_sentence_is_chosen_and_the_margin_drops_weak_ones(
+    passages: list[Passage],
+) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=3, margin=0.0)
+    chosen = generator.select("佳士得拍卖行的人工智能画作以多少万美元成交？", passages)
+    assert [s.text for s in chosen] == [PAINTING]
+    assert chosen[0].passage.number == 1
+    assert chosen[0].offset == 900 + passages[0].text.index(PAINTING)
+
+
+def test_the_length_budget_and_sentence_cap(passages: list[Passage]) -> None:
+    capped = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=2, margin=10.0)
+    assert len(capped.select("AIGC", passages)) == 2
+    tight = ExtractiveGenerator(HashingEmbeddings(256), max_chars=10, max_sentences=4, margin=10.0)
+    assert len(tight.select("AIGC", passages)) == 1  # the first always fits
+
+
+def test_a_sentence_repeated_by_overlapping_passages_is_quoted_once() -> None:
+    twice = [make_passage(1, EARLY + GAN), make_passage(2, GAN + PAINTING, start=40)]
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=3, margin=10.0)
+    texts = [s.text for s in generator.select("生成对抗网络由什么组成", twice)]
+    assert texts.count(GAN) == 1
+
+
+def test_no_passages_give_only_the_lead_in() -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256))
+    assert answer(generator, request("AIGC 是什么？", [])) == "根据白皮书：\n"
+
+
+def test_sentence_vectors_are_computed_once(passages: list[Passage]) -> None:
+    embeddings = CountingEmbeddings()
+    generator = ExtractiveGenerator(embeddings)
+    answer(generator, request("生成对抗网络由什么组成？", passages))
+    first = len(embeddings.embedded)
+    answer(generator, request("AIGC 分为哪几个阶段？", passages))
+    assert first > 0 and len(embeddings.embedded) == first
+    assert len(set(embeddings.embedded)) == len(embeddings.embedded)
+
+
+def test_extractive_answers_pass_their_own_citation_check(passages: list[Passage]) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=3, margin=10.0)
+    raw = answer(generator, request("AIGC 的发展阶段与生成对抗网络", passages))
+    checked = check_answer(raw, passages, LexicalJudge(0.5))
+    assert checked.text.startswith("根据白皮书：\n")
+    assert checked.sentences and all(s.supported for s in checked.sentences)
+    assert all(c.quote in passages[c.marker - 1].text for c in checked.citations)

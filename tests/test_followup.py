@@ -1,0 +1,201 @@
+"""Follow-ups become standalone questions: the extractive rule and the LLM condense step."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.fakes import ScriptedChatModel
+from assistant.followup import RuleRewriter, needs_context, subject_of
+from assistant.generators import ChatGenerator
+from assistant.prompts import CONDENSE_PROMPT
+from assistant.types import Turn
+
+
+def history(question: str, answer: str = "……") -> list[Turn]:
+    return [Turn("user", question), Turn("assistant", answer)]
+
+
+GAN = history("生成对抗网络由哪几部分组成？", "由一个生成器和一个判别器组成。")
+STAGES = history("AIGC 的发展历程分为哪几个阶段？", "分为三个阶段。")
+TWIN = history("智能数字内容孪生分为哪两个分支？", "分为智能增强技术和智能转译技术。")
+ENGLISH = history("What is a generative adversarial network?", "A GAN is ...")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "它有什么作用？",
+        "其训练代价呢？",
+        "这个技术成熟吗？",
+        "那训练代价呢？",
+        "该技术有哪些应用？",
+        "此类模型的缺点是什么？",
+        "上述问题如何治理？",
+        "后者目前比较成熟的应用有哪些？",
+        "第二个阶段受什么限制？",
+        "第3个呢？",
+        "为什么？",
+        "具体有哪些？",
+    ],
+)
+def test_chinese_pointers_and_ellipsis_need_context(question: str) -> None:
+    assert needs_context(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What about its cost?",
+        "How about the discriminator?",
+        "What are they used for?",
+        "Why is that?",
+        "And the second one?",
+        "Which ones?",
+    ],
+)
+def test_english_pointers_and_short_questions_need_context(question: str) -> None:
+    assert needs_context(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "白皮书在治理层面指出 AIGC 暴露出了哪些问题？",
+        "深度学习算法是在哪一年取得重大突破的？",
+        "什么是图灵测试？",
+        "What does the white paper say about copyright disputes in AIGC?",
+        "Which self-supervised learning techniques does the paper name?",
+    ],
+)
+def test_a_question_that_stands_alone_needs_no_context(question: str) -> None:
+    assert not needs_context(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("生成对抗网络由哪几部分组成？", "生成对抗网络由部分组成"),
+        ("AIGC 的发展历程分为哪几个阶段？", "AIGC 的发展历程分为阶段"),
+        ("请问什么是图灵测试？", "图灵测试"),
+        ("根据白皮书，AIGC 面临哪些问题？", "AIGC 面临问题"),
+        ("What is a generative adversarial network?", "a generative adversarial network"),
+        ("Which model was ranked first on GLUE?", "model was ranked first on GLUE"),
+        ("According to the white paper, what is AIGC?", "AIGC"),
+    ],
+)
+def test_the_subject_is_the_question_without_question_words(question: str, subject: str) -> None:
+    assert subject_of(question) == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "turns", "standalone"),
+    [
+        ("它有什么作用？", GAN, "它有什么作用？（上文：生成对抗网络由部分组成）"),
+        (
+            "第一个阶段受什么限制？",
+            STAGES,
+            "第一个阶段受什么限制？（上文：AIGC 的发展历程分为阶段）",
+        ),
+        ("后者有哪些应用？", TWIN, "后者有哪些应用？（上文：智能数字内容孪生分为分支）"),
+        (
+            "What about its cost?",
+            ENGLISH,
+            "What about its cost? (context: a generative adversarial network)",
+        ),
+    ],
+)
+def test_the_rule_carries_the_previous_subject(
+    question: str, turns: list[Turn], standalone: str
+) -> None:
+    assert RuleRewriter().condense(question, turns) == standalone
+
+
+def test_the_rule_uses_the_last_user_question() -> None:
+    turns = [*STAGES, *GAN]
+    assert (
+        RuleRewriter()
+        .condense("它有什么作用？", turns)
+        .endswith("（上文：生成对抗网络由部分组成）")
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "turns"),
+    [
+        ("白皮书在治理层面指出 AIGC 暴露出了哪些问题？", GAN),  # stands alone
+        ("它有什么作用？", []),  # no history
+        ("它有什么作用？", [Turn("assistant", "你好，请提问。")]),  # no user turn
+        ("What does the white paper say about copyright disputes in AIGC?", ENGLISH),
+    ],
+)
+def test_no_rewrite_when_the_question_stands_alone_or_there_is_no_history(
+    question: str, turns: list[Turn]
+) -> None:
+    assert RuleRewriter().condense(question, turns) == question
+
+
+# -- the LLM condense step -------------------------------------------------------------------
+
+
+def test_the_condense_prompt_holds_the_history_and_the_question() -> None:
+    model = ScriptedChatModel(replies=["生成对抗网络中的判别器有什么作用？"])
+    generator = ChatGenerator(model, mode="local")
+    standalone = generator.condense("它有什么作用？", GAN)
+    assert standalone == "生成对抗网络中的判别器有什么作用？"
+    (prompt,) = model.prompts
+    assert len(prompt) == 1 and prompt[0].type == "human"
+    text = str(prompt[0].content)
+    assert text == CONDENSE_PROMPT.format(
+        history="用户：生成对抗网络由哪几部分组成？\n助手：由一个生成器和一个判别器组成。",
+        question="它有什么作用？",
+    )
+    assert "改写成一个不依赖上下文" in text
+
+
+def test_condense_keeps_only_the_first_line_of_the_reply() -> None:
+    model = ScriptedChatModel(replies=["生成对抗网络有什么作用？\n解释：……"])
+    assert ChatGenerator(model, mode="local").condense("它有什么作用？", GAN) == (
+        "生成对抗网络有什么作用？"
+    )
+
+
+def test_condense_is_not_asked_for_a_standalone_question_or_without_history() -> None:
+    model = ScriptedChatModel()
+    generator = ChatGenerator(model, mode="local")
+    assert generator.condense("什么是图灵测试？", GAN) == "什么是图灵测试？"
+    assert generator.condense("它有什么作用？", []) == "它有什么作用？"
+    assert model.prompts == []
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ScriptedChatModel(replies=["What does it do?"]),  # wrong language
+        ScriptedChatModel(replies=[""]),  # nothing
+        ScriptedChatModel(fail_with="model crashed"),  # an error must not lose the question
+    ],
+)
+def test_condense_falls_back_to_the_rule(model: ScriptedChatModel) -> None:
+    generator = ChatGenerator(model, mode="local")
+    assert generator.condense("它有什么作用？", GAN) == RuleRewriter().condense(
+        "它有什么作用？", GAN
+    )
+
+
+def test_translation_gives_a_chinese_search_query_for_an_english_question() -> None:
+    model = ScriptedChatModel(replies=["佳士得拍卖的人工智能画作卖了多少钱？"])
+    generator = ChatGenerator(model, mode="local")
+    assert generator.translate("How much did the AI painting sell for at Christie's?") == (
+        "佳士得拍卖的人工智能画作卖了多少钱？"
+    )
+    assert "How much did the AI painting sell for" in model.prompt_texts()[0]
+    assert generator.translate("佳士得拍卖的画作卖了多少钱？") is None  # already Chinese
+    assert len(model.prompts) == 1
+
+
+@pytest.mark.parametrize(
+    "model",
+    [ScriptedChatModel(replies=["How much?"]), ScriptedChatModel(fail_with="down")],
+)
+def test_a_useless_translation_is_ignored(model: ScriptedChatModel) -> None:
+    assert ChatGenerator(model, mode="local").translate("What is AIGC?") is None
