@@ -187,9 +187,22 @@ class Assistant:
         if self._should_refuse(standalone, language, result):
             text = refusal_text(language, nearest)
             yield Event("token", text)
-            yield Event("answer", self._answer(question, standalone, text, result, mode, language,
-                                               retrieve_ms, None, started, refused=True,
-                                               nearest=nearest))
+            yield Event(
+                "answer",
+                self._answer(
+                    question,
+                    standalone,
+                    text,
+                    result,
+                    mode,
+                    language,
+                    retrieve_ms,
+                    None,
+                    started,
+                    refused=True,
+                    nearest=nearest,
+                ),
+            )
             return
 
         request = GenerationRequest(question, standalone, language, result.passages, tuple(history))
@@ -206,9 +219,22 @@ class Assistant:
         checked = check_answer(raw, result.passages, judge, strict=strict)
         if looks_like_refusal(raw) or not checked.sentences:
             text = refusal_text(language, nearest)
-            yield Event("answer", self._answer(question, standalone, text, result, mode, language,
-                                               retrieve_ms, first_token_ms, started, refused=True,
-                                               nearest=nearest))
+            yield Event(
+                "answer",
+                self._answer(
+                    question,
+                    standalone,
+                    text,
+                    result,
+                    mode,
+                    language,
+                    retrieve_ms,
+                    first_token_ms,
+                    started,
+                    refused=True,
+                    nearest=nearest,
+                ),
+            )
             return
         answer = Answer(
             question=question,
@@ -218,8 +244,11 @@ class Assistant:
             standalone_question=standalone,
             refused=False,
             mode=mode,
-            timings=Timings(round(retrieve_ms, 1), _round(first_token_ms),
-                            round((time.perf_counter() - started) * 1000, 1)),
+            timings=Timings(
+                round(retrieve_ms, 1),
+                _round(first_token_ms),
+                round((time.perf_counter() - started) * 1000, 1),
+            ),
             language=language,
             sentences=checked.sentences,
             nearest_sections=nearest,
@@ -241,8 +270,10 @@ class Assistant:
 
         def run(inputs: Iterator[dict[str, Any]]) -> Iterator[Event]:
             for item in inputs:
-                history = [Turn(t["role"], t["content"]) if isinstance(t, dict) else t
-                           for t in item.get("history", ())]
+                history = [
+                    Turn(t["role"], t["content"]) if isinstance(t, dict) else t
+                    for t in item.get("history", ())
+                ]
                 options = {k: v for k, v in item.items() if k not in ("question", "history")}
                 yield from self.stream(item["question"], history, **options)
 
@@ -277,9 +308,19 @@ class Assistant:
         return tuple(out)
 
     def _answer(
-        self, question: str, standalone: str, text: str, result: RetrievalResult, mode: str,
-        language: Language, retrieve_ms: float, first_token_ms: float | None, started: float,
-        *, refused: bool, nearest: tuple[str, ...],
+        self,
+        question: str,
+        standalone: str,
+        text: str,
+        result: RetrievalResult,
+        mode: str,
+        language: Language,
+        retrieve_ms: float,
+        first_token_ms: float | None,
+        started: float,
+        *,
+        refused: bool,
+        nearest: tuple[str, ...],
     ) -> Answer:
         return Answer(
             question=question,
@@ -289,8 +330,11 @@ class Assistant:
             standalone_question=standalone,
             refused=refused,
             mode=mode,
-            timings=Timings(round(retrieve_ms, 1), _round(first_token_ms),
-                            round((time.perf_counter() - started) * 1000, 1)),
+            timings=Timings(
+                round(retrieve_ms, 1),
+                _round(first_token_ms),
+                round((time.perf_counter() - started) * 1000, 1),
+            ),
             language=language,
             nearest_sections=nearest,
         )
@@ -298,4 +342,3 @@ class Assistant:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-

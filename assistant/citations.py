@@ -112,7 +112,8 @@ def hard_terms(sentence: str) -> list[str]:
         # In English, only acronyms, CamelCase and letter-digit names are terms; ordinary
         # (and sentence-initial) capitalised words are translations, not checkable strings.
         terms += [
-            w for w in words[1:] + words[:1]
+            w
+            for w in words[1:] + words[:1]
             if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w)) and len(w) >= 2
         ]
     return [t for t in terms if _CONTENT.search(t)]

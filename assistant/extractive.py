@@ -58,9 +58,7 @@ class SentenceVectors:
         return self._db
 
     def get(self, sentences: Sequence[str]) -> np.ndarray:
-        keys = [
-            hashlib.sha1(f"{self.model}\n{s}".encode()).hexdigest() for s in sentences
-        ]
+        keys = [hashlib.sha1(f"{self.model}\n{s}".encode()).hexdigest() for s in sentences]
         with self._lock:
             missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
             db = self._store()

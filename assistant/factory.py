@@ -14,7 +14,7 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.retrieval import HybridSearcher
 from assistant.types import Generator, SupportJudge
-from ingest.embeddings import make_embeddings
+from ingest.embeddings import embeddings_from
 from ingest.index import Index
 from ingest.settings import Settings
 
@@ -31,7 +31,7 @@ def build_assistant(
     index: Index | None = None,
 ) -> Assistant:
     """Open the index and wire retrieval, generators and judges for the configured modes."""
-    embeddings = embeddings or make_embeddings(settings.embedding, settings.embed_batch)
+    embeddings = embeddings or embeddings_from(settings)
     index = index or Index(settings, embeddings)
     searcher = HybridSearcher(index, embeddings, settings)
     judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)

@@ -73,8 +73,9 @@ def merge_neighbours(chunks: Sequence[Chunk]) -> list[list[Chunk]]:
     return groups
 
 
-def passage_from_chunks(number: int, group: Sequence[Chunk], score: float,
-                        similarity: float | None) -> Passage:
+def passage_from_chunks(
+    number: int, group: Sequence[Chunk], score: float, similarity: float | None
+) -> Passage:
     """One passage from consecutive chunks; their one-sentence overlaps are not repeated."""
     text = group[0].text
     offsets = [0]
@@ -150,9 +151,9 @@ class HybridSearcher:
             ranked = self._rerank(query, ranked[: max(top_k * 4, 20)])
         head = ranked[: top_k * 2]
         score_of = {c.id: sc for c, sc in head}
-        groups = merge_neighbours([c for c, _ in head]) if s.merge_neighbours else [
-            [c] for c, _ in head
-        ]
+        groups = (
+            merge_neighbours([c for c, _ in head]) if s.merge_neighbours else [[c] for c, _ in head]
+        )
         passages: list[Passage] = []
         for group in groups[:top_k]:
             best = max(group, key=lambda c: score_of[c.id])

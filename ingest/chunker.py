@@ -138,9 +138,9 @@ class Chunker:
         chunks: list[Chunk] = []
         for index, (start, end) in enumerate(self.spans(doc)):
             text = doc.text[start:end]
-            pages = [
-                p for p in doc.pages if p.start < end and p.end > start
-            ] or [doc.pages[max(0, bisect.bisect_right(page_starts, start) - 1)]]
+            pages = [p for p in doc.pages if p.start < end and p.end > start] or [
+                doc.pages[max(0, bisect.bisect_right(page_starts, start) - 1)]
+            ]
             notes = tuple(
                 f"[{f.number}] {f.text}"
                 for f in doc.footnotes

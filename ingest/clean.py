@@ -158,8 +158,10 @@ def split_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]
 
 def _marker_pattern(number: int) -> re.Pattern[str]:
     # A superscript number glued into Chinese text: "学习范式2和网络结构".
-    return re.compile(rf"(?<=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e”’])(?<!\d){number}(?!\d)"
-                      rf"(?=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e“‘\s]|$)")
+    return re.compile(
+        rf"(?<=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e”’])(?<!\d){number}(?!\d)"
+        rf"(?=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e“‘\s]|$)"
+    )
 
 
 def classify(line: str, markdown: bool = False) -> tuple[str, int]:

@@ -19,6 +19,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.errors import ModelUnavailable
+from ingest.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -156,6 +157,11 @@ def make_embeddings(spec: str, batch_size: int = 32, num_threads: int | None = N
     raise ModelUnavailable(
         f"unknown embedding {spec!r}: use 'e5', 'st:<model-id-or-path>' or 'hash:<dim>'"
     )
+
+
+def embeddings_from(settings: Settings) -> Embeddings:
+    """The embedder the settings name, with their batch size and thread count."""
+    return make_embeddings(settings.embedding, settings.embed_batch, settings.embed_threads)
 
 
 def resolve_st_model(model: str) -> str:

@@ -395,7 +395,10 @@ class Index:
         return [
             DenseHit(Chunk.from_metadata(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
                 strict=True,
             )
         ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from ingest.model import Chunk, CleanDocument, RawPage
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Bump when cleaning or chunking changes what a file becomes: indexes re-ingest on their own.
+PIPELINE_VERSION = 1
 
 #: A progress callback: (stage, done, total). Stages: "pages", "embedding".
 Progress = Callable[[str, int, int], None]
@@ -117,14 +121,30 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def version_of(self, source: SourceFile) -> str:
+        """A document version's identity: the file's bytes and everything that shapes its
+        chunks (cleaning switch, chunk sizes, pipeline version). Changing any of them makes
+        the next ingest replace the document instead of calling it unchanged."""
+        s = self.settings
+        recipe = (
+            f"{source.content_hash}|pipeline={PIPELINE_VERSION}|strip={s.strip_headers}"
+            f"|target={s.chunk_target}|max={s.chunk_max}"
+        )
+        return hashlib.sha256(recipe.encode()).hexdigest()
+
     def _ingest_file(self, path: Path) -> FileOutcome:
         started = time.perf_counter()
         try:
             source = inspect(path)
+            source = replace(source, content_hash=self.version_of(source))
             current = self.index.document(source.doc_id)
             if current and current.content_hash == source.content_hash:
                 return FileOutcome(
-                    str(path), source.doc_id, "unchanged", current.n_pages, current.n_chunks,
+                    str(path),
+                    source.doc_id,
+                    "unchanged",
+                    current.n_pages,
+                    current.n_chunks,
                     seconds=time.perf_counter() - started,
                 )
             doc = self.read(source)
@@ -134,16 +154,33 @@ class Ingestor:
             embedded, embed_seconds = self._store(chunks)
             replaced = self.index.activate(doc, chunks)
         except IngestError as exc:
-            return FileOutcome(str(path), path.name, "failed", error=str(exc),
-                               seconds=time.perf_counter() - started)
+            return FileOutcome(
+                str(path),
+                path.name,
+                "failed",
+                error=str(exc),
+                seconds=time.perf_counter() - started,
+            )
         status = "replaced" if current else "new"
-        log.info("%s %s: %d pages, %d chunks (%d embedded)", status, path.name, len(doc.pages),
-                 len(chunks), embedded)
+        log.info(
+            "%s %s: %d pages, %d chunks (%d embedded)",
+            status,
+            path.name,
+            len(doc.pages),
+            len(chunks),
+            embedded,
+        )
         if replaced:
             log.info("%s: previous version %s is now garbage", path.name, replaced[:12])
         return FileOutcome(
-            str(path), doc.doc_id, status, len(doc.pages), len(chunks), embedded,
-            seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
+            str(path),
+            doc.doc_id,
+            status,
+            len(doc.pages),
+            len(chunks),
+            embedded,
+            seconds=time.perf_counter() - started,
+            embed_seconds=embed_seconds,
         )
 
     def read(self, source: SourceFile) -> CleanDocument:

@@ -53,10 +53,12 @@ class Settings(BaseSettings):
         ),
     )
     embed_batch: int = 32
+    embed_threads: int | None = Field(
+        default=None, description="Threads of the e5 engine (default: all cores)."
+    )
     strip_headers: bool = True
     chunk_target: int = 400
     chunk_max: int = 500
-    chunk_min: int = 150
 
     # Retrieval.
     top_k: int = 5

@@ -30,8 +30,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from ingest.model import CleanDocument
 from ingest.settings import BUNDLED_PDF, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 #: The fast, deterministic embedder the index tests use (no model at all).
 HASH_EMBEDDING = "hash:64"
 

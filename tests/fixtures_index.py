@@ -106,7 +106,6 @@ def hash_home(tmp_path_factory: pytest.TempPathFactory, hash_doc: Path) -> Setti
         mode="extractive",
         chunk_target=60,
         chunk_max=90,
-        chunk_min=20,
     )
     report = Ingestor(settings, HashingEmbeddings()).ingest([hash_doc])
     assert not report.failed, report.failed

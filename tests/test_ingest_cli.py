@@ -257,7 +257,6 @@ def test_keep_headers_keeps_the_running_header(cli, tmp_path):
     assert text.count("星河年度报告") == 4
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: settings are not part of a version's identity")
 def test_keep_headers_on_an_already_ingested_file_re_cleans_it(cli, tmp_path):
     pages = [pf.aigc_lines(10, k) for k in range(4)]
     path = pf.make_cjk_pdf(tmp_path / "h.pdf", pages, header="星河年度报告", footer_numbers=True)

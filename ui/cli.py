@@ -73,10 +73,10 @@ class _Bars:
 
 
 def _index(settings: Settings) -> Any:
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings import embeddings_from
     from ingest.index import Index
 
-    return Index(settings, make_embeddings(settings.embedding, settings.embed_batch))
+    return Index(settings, embeddings_from(settings))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,8 +103,12 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 @click.pass_obj
 def ingest(
-    settings: Settings, paths: tuple[Path, ...], rebuild: bool, keep_headers: bool,
-    as_json: bool, no_progress: bool,
+    settings: Settings,
+    paths: tuple[Path, ...],
+    rebuild: bool,
+    keep_headers: bool,
+    as_json: bool,
+    no_progress: bool,
 ) -> None:
     """Index PDFs, .txt or .md files (default: the bundled white paper).
 
@@ -114,7 +118,7 @@ def ingest(
       whitepaper ingest report.pdf notes/ --json
       whitepaper ingest --rebuild          # after changing WHITEPAPER_EMBEDDING
     """
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings import embeddings_from
     from ingest.index import Index
     from ingest.pipeline import Ingestor
 
@@ -123,7 +127,7 @@ def ingest(
     targets = list(paths) or [BUNDLED_PDF]
     bars = _Bars(enabled=not no_progress)
     with _user_errors():
-        embeddings = make_embeddings(settings.embedding, settings.embed_batch)
+        embeddings = embeddings_from(settings)
         if rebuild:
             _wipe(settings)
         index = Index(settings, embeddings, create=True)
@@ -200,11 +204,14 @@ def stats(settings: Settings, as_json: bool) -> None:
         "chroma": settings.chroma_url or str(settings.chroma_dir),
         "documents": [d.to_json() for d in docs],
     }
-    text = "\n".join(
-        f"{d.doc_id}: {d.title} — {d.n_pages} pages ({d.page_labels[0]}–{d.page_labels[-1]}), "
-        f"{d.n_chunks} chunks"
-        for d in docs
-    ) or "the index is empty"
+    text = (
+        "\n".join(
+            f"{d.doc_id}: {d.title} — {d.n_pages} pages ({d.page_labels[0]}–{d.page_labels[-1]}), "
+            f"{d.n_chunks} chunks"
+            for d in docs
+        )
+        or "the index is empty"
+    )
     _emit(as_json, payload, text)
 
 
@@ -249,8 +256,10 @@ def _load_history(path: Path | None) -> list[Any]:
             '{"role": "user"|"assistant", "content": "..."} objects'
         ) from exc
     if not isinstance(raw, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(
-            t.get("content"), str) for t in raw
+        isinstance(t, dict)
+        and t.get("role") in ("user", "assistant")
+        and isinstance(t.get("content"), str)
+        for t in raw
     ):
         raise click.ClickException(
             f"{path}: the history must be a JSON list of "
@@ -272,9 +281,13 @@ def _print_answer(answer: Any) -> None:
         click.echo(click.style(f"     “{c.quote}”", dim=True))
     t = answer.timings
     first = f"{t.first_token_ms:.0f} ms" if t.first_token_ms is not None else "-"
-    click.echo(click.style(
-        f"[{answer.mode}] retrieve {t.retrieve_ms:.0f} ms · first token {first} · total "
-        f"{t.total_ms:.0f} ms", dim=True))
+    click.echo(
+        click.style(
+            f"[{answer.mode}] retrieve {t.retrieve_ms:.0f} ms · first token {first} · total "
+            f"{t.total_ms:.0f} ms",
+            dim=True,
+        )
+    )
 
 
 _MODE = click.Choice(["extractive", "local", "openai"])
@@ -283,17 +296,35 @@ _MODE = click.Choice(["extractive", "local", "openai"])
 @main.command()
 @click.argument("question")
 @click.option("--mode", type=_MODE, default=None, help="Generator (default: local if installed).")
-@click.option("--history", "history_file", type=click.Path(path_type=Path), default=None,
-              help='JSON list of {"role", "content"} turns before this question.')
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='JSON list of {"role", "content"} turns before this question.',
+)
 @click.option("--strict", is_flag=True, help="Remove sentences no passage supports.")
-@click.option("--verify", type=click.Choice(["lexical", "model"]), default="lexical",
-              help="Citation check: lexical (default) or the local model as judge.")
+@click.option(
+    "--verify",
+    type=click.Choice(["lexical", "model"]),
+    default="lexical",
+    help="Citation check: lexical (default) or the local model as judge.",
+)
 @click.option("--doc", default=None, help="Only search this document.")
 @click.option("--top-k", type=int, default=None, help="Passages to retrieve.")
 @click.option("--json", "as_json", is_flag=True, help="Print the structured result as JSON.")
 @click.pass_obj
-def ask(settings: Settings, question: str, mode: str | None, history_file: Path | None,
-        strict: bool, verify: str, doc: str | None, top_k: int | None, as_json: bool) -> None:
+def ask(
+    settings: Settings,
+    question: str,
+    mode: str | None,
+    history_file: Path | None,
+    strict: bool,
+    verify: str,
+    doc: str | None,
+    top_k: int | None,
+    as_json: bool,
+) -> None:
     """Answer one question with checked citations.
 
     \b
@@ -311,9 +342,14 @@ def ask(settings: Settings, question: str, mode: str | None, history_file: Path 
             click.echo(click.style(f"note: {assistant.notice}", dim=True), err=True)
         streamed = False
         answer = None
-        for event in assistant.stream(question, history, mode=mode, strict=strict, doc_id=doc,
-                                      top_k=top_k, verify=verify):
-            if event.kind == "token" and not as_json and (mode or assistant.default_mode) != "extractive":
+        for event in assistant.stream(
+            question, history, mode=mode, strict=strict, doc_id=doc, top_k=top_k, verify=verify
+        ):
+            if (
+                event.kind == "token"
+                and not as_json
+                and (mode or assistant.default_mode) != "extractive"
+            ):
                 click.echo(event.data, nl=False)
                 streamed = True
             elif event.kind == "answer":
@@ -377,24 +413,50 @@ DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-d
 
 
 @main.command("eval")
-@click.option("--set", "set_path", type=click.Path(path_type=Path), default=DEFAULT_SET,
-              show_default=True, help="Eval set (JSONL in the eval schema).")
+@click.option(
+    "--set",
+    "set_path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SET,
+    show_default=True,
+    help="Eval set (JSONL in the eval schema).",
+)
 @click.option("--mode", type=_MODE, default="extractive", show_default=True)
-@click.option("--name", default=None,
-              help="Run name in the baseline (default: extractive-dev, local-subset20, openai-dev).")
+@click.option(
+    "--name",
+    default=None,
+    help="Run name in the baseline (default: extractive-dev, local-subset20, openai-dev).",
+)
 @click.option("--limit", type=int, default=None, help="Only the first N items.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: eval/runs/NAME).")
-@click.option("--judge", type=click.Choice(["lexical", "model", "both"]), default=None,
-              help="Faithfulness judge(s) (default: both in local mode, else lexical).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run folder (default: eval/runs/NAME).",
+)
+@click.option(
+    "--judge",
+    type=click.Choice(["lexical", "model", "both"]),
+    default=None,
+    help="Faithfulness judge(s) (default: both in local mode, else lexical).",
+)
 @click.option("--gate", is_flag=True, help="Fail when the run falls below the baseline.")
 @click.option("--update-baseline", is_flag=True, help="Store this run as the new baseline.")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.pass_obj
 def eval_command(
-    settings: Settings, set_path: Path, mode: str, name: str | None, limit: int | None,
-    out_dir: Path | None, judge: str | None, gate: bool, update_baseline: bool, fresh: bool,
+    settings: Settings,
+    set_path: Path,
+    mode: str,
+    name: str | None,
+    limit: int | None,
+    out_dir: Path | None,
+    judge: str | None,
+    gate: bool,
+    update_baseline: bool,
+    fresh: bool,
     as_json: bool,
 ) -> None:
     """Run the eval set through the assistant; write results, metrics and a report.
@@ -430,21 +492,40 @@ def eval_command(
         judge = judge or ("both" if mode == "local" else "lexical")
         if judge in ("model", "both"):
             judges = ([assistant.judge] if judge == "both" else []) + [assistant.model_judge()]
-        result = run_eval(assistant, items, out_dir, mode=mode, judges=judges, limit=limit,
-                          resume=not fresh, progress=True, set_path=set_path, name=name)
+        result = run_eval(
+            assistant,
+            items,
+            out_dir,
+            mode=mode,
+            judges=judges,
+            limit=limit,
+            resume=not fresh,
+            progress=True,
+            set_path=set_path,
+            name=name,
+        )
         report = write_report(result.out_dir, baseline.get(name))
         verdict = None
         if gate:
-            verdict = gates.check_gate(result.metrics, result.scores,
-                                       gates.require_entry(baseline, name))
+            verdict = gates.check_gate(
+                result.metrics, result.scores, gates.require_entry(baseline, name)
+            )
         if update_baseline:
             gates.update_baseline(name, result.metrics, result.scores, subset=ids)
     overall = result.metrics.get("overall", {})
     headline = {k: overall[k]["value"] for k in result.metrics.get("headline", []) if k in overall}
     if as_json:
-        _emit(True, {"name": name, "out": str(result.out_dir), "report": str(report),
-                     "headline": headline, "gate": None if verdict is None else verdict.passed},
-              "")
+        _emit(
+            True,
+            {
+                "name": name,
+                "out": str(result.out_dir),
+                "report": str(report),
+                "headline": headline,
+                "gate": None if verdict is None else verdict.passed,
+            },
+            "",
+        )
     else:
         for key, value in headline.items():
             entry = overall[key]
@@ -478,8 +559,9 @@ def validate_set(path: Path, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     problems = validate_eval_set(items, source.read_text(encoding="utf-8"))
     mix = {k: round(v, 3) for k, v in type_mix(items).items()}
-    text = "\n".join([f"{len(items)} items; mix: {mix}"] + problems + (
-        ["no problems"] if not problems else []))
+    text = "\n".join(
+        [f"{len(items)} items; mix: {mix}"] + problems + (["no problems"] if not problems else [])
+    )
     _emit(as_json, {"items": len(items), "mix": mix, "problems": problems}, text)
     if problems:
         sys.exit(1)
