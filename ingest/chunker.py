@@ -97,7 +97,8 @@ class Chunker:
                 start += 1
             while end > start and doc.text[end - 1].isspace():
                 end -= 1
-            spans.append((start, end))
+            if end > start:  # a piece of a cut sentence may be only whitespace
+                spans.append((start, end))
 
         def flush(overlap: bool) -> None:
             nonlocal current, carried

@@ -29,6 +29,17 @@ PIPELINE_VERSION = 1
 Progress = Callable[[str, int, int], None]
 
 
+def version_hash(file_hash: str, settings: Settings) -> str:
+    """A document version's identity: the file's bytes and everything that shapes its chunks
+    (the cleaning switch, chunk sizes, the pipeline version). Changing any of them makes the
+    next ingest replace the document instead of calling it unchanged."""
+    recipe = (
+        f"{file_hash}|pipeline={PIPELINE_VERSION}|strip={settings.strip_headers}"
+        f"|target={settings.chunk_target}|max={settings.chunk_max}"
+    )
+    return hashlib.sha256(recipe.encode()).hexdigest()
+
+
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
@@ -121,22 +132,15 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def version_of(self, source: SourceFile) -> str:
-        """A document version's identity: the file's bytes and everything that shapes its
-        chunks (cleaning switch, chunk sizes, pipeline version). Changing any of them makes
-        the next ingest replace the document instead of calling it unchanged."""
-        s = self.settings
-        recipe = (
-            f"{source.content_hash}|pipeline={PIPELINE_VERSION}|strip={s.strip_headers}"
-            f"|target={s.chunk_target}|max={s.chunk_max}"
-        )
-        return hashlib.sha256(recipe.encode()).hexdigest()
+    def source(self, path: Path) -> SourceFile:
+        """Check a file and identify its version (see ``version_of``)."""
+        source = inspect(path)
+        return replace(source, content_hash=version_hash(source.content_hash, self.settings))
 
     def _ingest_file(self, path: Path) -> FileOutcome:
         started = time.perf_counter()
         try:
-            source = inspect(path)
-            source = replace(source, content_hash=self.version_of(source))
+            source = self.source(path)
             current = self.index.document(source.doc_id)
             if current and current.content_hash == source.content_hash:
                 return FileOutcome(

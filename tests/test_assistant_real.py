@@ -154,8 +154,9 @@ def test_extractive_refuses_a_market_size_the_white_paper_never_gives(
 
 @pytest.fixture(scope="module")
 def injection_assistant(injection_home: Path) -> Iterator[Assistant]:
-    from assistant.factory import build_assistant
     from fixtures_index import e5_settings
+
+    from assistant.factory import build_assistant
 
     assistant = build_assistant(e5_settings(injection_home))
     yield assistant

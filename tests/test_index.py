@@ -14,7 +14,7 @@ from ingest.embeddings import HashingEmbeddings, make_embeddings
 from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound
 from ingest.index import Index
 from ingest.loaders import inspect
-from ingest.pipeline import Ingestor
+from ingest.pipeline import Ingestor, version_hash
 from ingest.settings import BUNDLED_PDF, Settings
 
 
@@ -41,8 +41,14 @@ def chunk_ids(settings: Settings, doc_id: str | None = None) -> list[str]:
 def expected_ids(settings: Settings, path: Path) -> list[str]:
     """The chunk ids a version of a file must get (read, clean and chunk; no index)."""
     scratch = settings.model_copy(update={"home": settings.home.parent / "scratch"})
-    doc = Ingestor(scratch, HashingEmbeddings()).read(inspect(path))
+    ingestor = Ingestor(scratch, HashingEmbeddings())
+    doc = ingestor.read(ingestor.source(path))
     return [c.id for c in Chunker(settings.chunk_target, settings.chunk_max).chunk(doc)]
+
+
+def version(settings: Settings, path: Path) -> str:
+    """The content hash a version of a file gets in the index."""
+    return version_hash(inspect(path).content_hash, settings)
 
 
 def two_versions(folder: Path) -> tuple[Path, Path]:
@@ -97,8 +103,8 @@ def test_a_changed_file_replaces_its_chunks(hash_settings, tmp_path, doc_path):
 
     index = open_index(hash_settings)
     assert index.collection.count() == len(new), "the old version's chunks are deleted"
-    assert [d.content_hash for d in index.documents()] == [inspect(v2).content_hash]
-    assert index.page_text(inspect(v1).content_hash, 0) is None
+    assert [d.content_hash for d in index.documents()] == [version(hash_settings, v2)]
+    assert index.page_text(version(hash_settings, v1), 0) is None
     assert set(index.bm25().ids) == set(new)
 
 
@@ -140,7 +146,7 @@ def test_reads_see_only_the_active_version(hash_settings, tmp_path, doc_path):
     shutil.copy(v2, doc_path)
     index = open_index(hash_settings)
     ingestor = Ingestor(hash_settings, index.embeddings, index)
-    half = ingestor.chunker.chunk(ingestor.read(inspect(doc_path)))[:3]
+    half = ingestor.chunker.chunk(ingestor.read(ingestor.source(doc_path)))[:3]
     ingestor._store(half)  # written, catalog not switched
 
     assert [c.id for c in index.chunks()] == old
@@ -166,7 +172,7 @@ def test_the_next_run_collects_garbage_a_killed_switch_left(hash_settings, tmp_p
     shutil.copy(v2, doc_path)
     index = open_index(hash_settings)
     ingestor = Ingestor(hash_settings, index.embeddings, index)
-    doc = ingestor.read(inspect(doc_path))
+    doc = ingestor.read(ingestor.source(doc_path))
     chunks = ingestor.chunker.chunk(doc)
     ingestor._store(chunks)
     index.activate(doc, chunks)  # ... and the process dies here

@@ -21,7 +21,6 @@ import pytest
 
 from ingest.chunker import Chunker
 from ingest.embeddings import HashingEmbeddings
-from ingest.loaders import inspect
 from ingest.pipeline import Ingestor
 from ingest.settings import Settings
 
@@ -392,11 +391,11 @@ def versions(tmp_path_factory) -> dict[str, Any]:
     settings = Settings(home=root / "scratch", embedding="hash:64")
     ingestor = Ingestor(settings, HashingEmbeddings())
     ids = {
-        name: [c.id for c in Chunker().chunk(ingestor.read(inspect(path)))]
+        name: [c.id for c in Chunker().chunk(ingestor.read(ingestor.source(path)))]
         for name, path in (("v1", v1), ("v2", v2))
     }
     assert not set(ids["v1"]) & set(ids["v2"])
-    return {"home": home, "v2": v2, "ids": ids, "hashes": {"v1": inspect(v1).content_hash}}
+    return {"home": home, "v2": v2, "ids": ids, "hashes": {"v1": ingestor.source(v1).content_hash}}
 
 
 @pytest.fixture

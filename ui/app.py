@@ -117,55 +117,54 @@ def build_ui(
         )
         status = gr.HTML(status_html(), elem_id="wp-status")
         with gr.Tabs():
-            with gr.Tab("Chat · 问答", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        transcript = gr.HTML(
-                            render_transcript(ChatSession(), assistant.notice),
-                            elem_id="wp-transcript",
-                            js_on_load=(STATIC / "transcript.js").read_text(encoding="utf-8"),
+            with gr.Tab("Chat · 问答", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    transcript = gr.HTML(
+                        render_transcript(ChatSession(), assistant.notice),
+                        elem_id="wp-transcript",
+                        js_on_load=(STATIC / "transcript.js").read_text(encoding="utf-8"),
+                    )
+                    live = gr.HTML("", elem_id="wp-live", min_height=0)
+                    with gr.Group(visible=False, elem_id="wp-comment") as comment_box:
+                        comment = gr.Textbox(
+                            label="Optional comment on your rating · 补充说明（可选）",
+                            placeholder="What was wrong or missing?", lines=2,
+                            max_length=2000,
                         )
-                        live = gr.HTML("", elem_id="wp-live", min_height=0)
-                        with gr.Group(visible=False, elem_id="wp-comment") as comment_box:
-                            comment = gr.Textbox(
-                                label="Optional comment on your rating · 补充说明（可选）",
-                                placeholder="What was wrong or missing?", lines=2,
-                                max_length=2000,
-                            )
-                            send_comment = gr.Button("Send comment · 提交", size="sm")
-                        comment_note = gr.HTML("", elem_id="wp-comment-note")
-                        with gr.Row(equal_height=True):
-                            question = gr.Textbox(
-                                show_label=False, scale=6, lines=1, max_lines=4,
-                                max_length=1000, elem_id="wp-question", autofocus=True,
-                                placeholder="Ask about the white paper · 请输入问题，"
-                                            "例如：AIGC 的发展分为哪几个阶段？",
-                            )
-                            ask_buttons = {
-                                m: gr.Button("Ask · 提问", variant="primary", scale=1,
-                                             min_width=110, visible=m == mode0,
-                                             elem_classes=["wp-ask"], elem_id=f"wp-ask-{m}")
-                                for m in modes
-                            }
-                        with gr.Row():
-                            new_chat = gr.Button("New chat · 新对话", size="sm",
-                                                 elem_id="wp-new-chat")
-                        gr.Examples([[q] for q in EXAMPLES], inputs=[question],
-                                    label="Examples · 示例问题")
-                    with gr.Column(scale=1, min_width=260):
-                        gr.Markdown("### Settings · 设置")
-                        mode = gr.Radio(
-                            [(MODE_LABELS.get(m, m), m) for m in modes], value=mode0,
-                            label="Mode · 模式", elem_id="wp-mode",
+                        send_comment = gr.Button("Send comment · 提交", size="sm")
+                    comment_note = gr.HTML("", elem_id="wp-comment-note")
+                    with gr.Row(equal_height=True):
+                        question = gr.Textbox(
+                            show_label=False, scale=6, lines=1, max_lines=4,
+                            max_length=1000, elem_id="wp-question", autofocus=True,
+                            placeholder="Ask about the white paper · 请输入问题，"
+                                        "例如：AIGC 的发展分为哪几个阶段？",
                         )
-                        top_k = gr.Slider(1, 10, value=assistant.settings.top_k, step=1,
-                                          label="Passages to retrieve · 检索段落数",
-                                          elem_id="wp-top-k")
-                        strict = gr.Checkbox(value=assistant.settings.strict,
-                                             label="Strict verification: drop unsupported "
-                                                   "sentences · 严格核验", elem_id="wp-strict")
-                        doc = gr.Dropdown(doc_choices(assistant), value="",
-                                          label="Answer from · 限定文档", elem_id="wp-doc")
+                        ask_buttons = {
+                            m: gr.Button("Ask · 提问", variant="primary", scale=1,
+                                         min_width=110, visible=m == mode0,
+                                         elem_classes=["wp-ask"], elem_id=f"wp-ask-{m}")
+                            for m in modes
+                        }
+                    with gr.Row():
+                        new_chat = gr.Button("New chat · 新对话", size="sm",
+                                             elem_id="wp-new-chat")
+                    gr.Examples([[q] for q in EXAMPLES], inputs=[question],
+                                label="Examples · 示例问题")
+                with gr.Column(scale=1, min_width=260):
+                    gr.Markdown("### Settings · 设置")
+                    mode = gr.Radio(
+                        [(MODE_LABELS.get(m, m), m) for m in modes], value=mode0,
+                        label="Mode · 模式", elem_id="wp-mode",
+                    )
+                    top_k = gr.Slider(1, 10, value=assistant.settings.top_k, step=1,
+                                      label="Passages to retrieve · 检索段落数",
+                                      elem_id="wp-top-k")
+                    strict = gr.Checkbox(value=assistant.settings.strict,
+                                         label="Strict verification: drop unsupported "
+                                               "sentences · 严格核验", elem_id="wp-strict")
+                    doc = gr.Dropdown(doc_choices(assistant), value="",
+                                      label="Answer from · 限定文档", elem_id="wp-doc")
             with gr.Tab("Library · 文档库", id="library"):
                 library_table = gr.HTML(render.render_library(library.documents()),
                                         elem_id="wp-library")

@@ -565,3 +565,118 @@ def validate_set(path: Path, as_json: bool) -> None:
     _emit(as_json, {"items": len(items), "mix": mix, "problems": problems}, text)
     if problems:
         sys.exit(1)
+
+
+@main.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind; 0.0.0.0 exposes the UI to your network.")
+@click.option("--port", type=int, default=7860, show_default=True, help="Port to listen on.")
+@click.pass_obj
+def ui_command(settings: Settings, host: str, port: int) -> None:
+    """Start the web UI: chat with checked citations, the library, feedback.
+
+    Binds to 127.0.0.1 unless --host says otherwise; never creates a share link. Set
+    WHITEPAPER_UI_USER and WHITEPAPER_UI_PASSWORD to require a login.
+
+    \b
+    Examples:
+      whitepaper ui
+      whitepaper ui --port 8080
+      WHITEPAPER_UI_USER=me WHITEPAPER_UI_PASSWORD=... whitepaper ui --host 0.0.0.0
+    """
+    from ui.app import serve
+
+    with _user_errors():
+        serve(settings, host=host, port=port)
+
+
+@main.group("feedback")
+def feedback_group() -> None:
+    """Reader feedback from the web UI (👍/👎 lines in WHITEPAPER_HOME/feedback.jsonl)."""
+
+
+@feedback_group.command("export")
+@click.option("--to-eval", "to_eval", type=click.Path(path_type=Path), required=True,
+              help="JSONL file to write the eval-set candidates to.")
+@click.option("--append", is_flag=True, help="Add to an existing file (skipping ids in it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def feedback_export(settings: Settings, to_eval: Path, append: bool, as_json: bool) -> None:
+    """Turn the 👎 answers into eval-set candidates (evidence left for a person to fill in).
+
+    \b
+    Example:
+      whitepaper feedback export --to-eval eval/sets/candidates.jsonl
+    """
+    from ui.feedback import FeedbackStore, export_eval_candidates, feedback_path
+
+    with _user_errors():
+        result = export_eval_candidates(FeedbackStore(feedback_path(settings.home)), to_eval,
+                                        append=append)
+    payload = {"written": result.written, "skipped": result.skipped, "path": str(result.path)}
+    text = f"wrote {result.written} candidate(s) to {result.path}" + (
+        f" ({result.skipped} already there)" if result.skipped else "")
+    _emit(as_json, payload, text + "; fill in reference_answer, evidence and key_facts")
+
+
+@main.command()
+@click.option("--runs", type=click.IntRange(1), default=3, show_default=True,
+              help="Repeats of every timed figure (median, min and max are reported).")
+@click.option("--queries", type=click.IntRange(1), default=200, show_default=True,
+              help="Warm retrieval queries per run (Chinese and English).")
+@click.option("--answers", type=click.IntRange(1), default=20, show_default=True,
+              help="Questions of the extractive answer timings.")
+@click.option("--llm-questions", type=click.IntRange(0), default=10, show_default=True,
+              help="Questions of the local LLM timings (0 skips them).")
+@click.option("--only", default=None,
+              help="Comma-separated sections: ingest, quality, retrieval, extractive, local, "
+                   "cold, ui, server, scale (default: all but scale).")
+@click.option("--scale", is_flag=True,
+              help="Add the 55/500/2,000-page synthetic series (about an hour with e5).")
+@click.option("--scale-pages", default="55,500,2000", show_default=True,
+              help="Corpus sizes of the scale series, in pages.")
+@click.option("--scale-embedding", default=None,
+              help="Embedding of the scale series (default: WHITEPAPER_EMBEDDING); "
+                   "hash:384 times the pipeline without the model.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bench"),
+              show_default=True, help="Folder of results.json, results.md and profiles/.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def bench(
+    settings: Settings, runs: int, queries: int, answers: int, llm_questions: int,
+    only: str | None, scale: bool, scale_pages: str, scale_embedding: str | None,
+    out_dir: Path, as_json: bool,
+) -> None:
+    """Measure ingest, retrieval, answers, cold start and memory beside the tutorial pipeline.
+
+    Writes OUT/results.json and OUT/results.md; targets that are missed are profiled into
+    OUT/profiles/. A run of some sections (--only) replaces just those in results.json.
+
+    \b
+    Examples:
+      whitepaper bench                          # everything but scale (make bench)
+      whitepaper bench --only quality,retrieval --runs 5
+      whitepaper bench --only scale --scale     # the synthetic 55/500/2,000-page series
+    """
+    from eval.bench.run import BenchConfig, parse_pages, parse_sections, run_bench, write_results
+
+    with _user_errors():
+        config = BenchConfig(
+            runs=runs, queries=queries, answers=answers, llm_questions=llm_questions,
+            sections=parse_sections(only, scale), scale_pages=parse_pages(scale_pages),
+            scale_embedding=scale_embedding, profiles_dir=out_dir / "profiles",
+        )
+        results = run_bench(settings, config)
+        json_path, md_path = write_results(results, out_dir)
+    merged = json.loads(json_path.read_text(encoding="utf-8"))
+    lines = [
+        f"{'✓' if t['met'] else '✗' if t['met'] is False else '·'} {t['label']}: "
+        f"{t['value'] if t['value'] is not None else '—'} {t['unit']} ({t['limit']}; {t['margin']})"
+        for t in merged["targets"]
+    ]
+    failed = [f"section {k}: {v.get('error')}" for k, v in results["sections"].items()
+              if v.get("status") == "error"]
+    lines += failed + [f"wrote {json_path} and {md_path}"]
+    _emit(as_json, merged, "\n".join(lines))
+    if failed:
+        sys.exit(1)

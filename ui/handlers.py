@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -138,8 +138,7 @@ def stream_answer(
                 if now - last_render >= STREAM_RENDER_INTERVAL_S:
                     last_render = now
                     yield ChatView(live=render.render_streaming(
-                        question, text, standalone=standalone, status="Checking citations… · "
-                        "正在核对引文…"))
+                        question, text, standalone=standalone, status=status))
             elif event.kind == "answer":
                 answer: Answer = event.data
                 exchange = _exchange(assistant, question, history, answer, options.doc_id)
@@ -333,9 +332,3 @@ def doc_choices(assistant: Assistant) -> list[tuple[str, str]]:
     docs = assistant.index.documents()
     return [("All documents · 全部文档", "")] + [(f"{d.title} ({d.doc_id})", d.doc_id)
                                                  for d in docs]
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """``fn()`` and how long it took in seconds (for the load figures)."""
-    started = time.perf_counter()
-    return fn(), time.perf_counter() - started

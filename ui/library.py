@@ -80,9 +80,8 @@ class Library:
         size = upload.stat().st_size
         if size > self.max_bytes:
             raise IngestError(
-                f"{name}: the file is {size / 2**20:.1f} MB, over the "
-                f"{self.max_bytes / 2**20:.0f} MB upload limit: ingest it with "
-                "`whitepaper ingest FILE` instead"
+                f"{name}: the file is {_megabytes(size)}, over the {_megabytes(self.max_bytes)} "
+                "upload limit: ingest it with `whitepaper ingest FILE` instead"
             )
         with upload.open("rb") as fh:
             head = fh.read(1024)
@@ -166,3 +165,8 @@ class Library:
 
 def _quiet(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _megabytes(size: int) -> str:
+    mb = size / 2**20
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"

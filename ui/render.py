@@ -24,6 +24,9 @@ MARKER = re.compile(r"【(\d{1,3})】")
 #: Passages longer than this are shown in their card as a window around the first quote.
 CARD_PASSAGE_CHARS = 600
 _MIN_SEGMENT = 6
+_UNSUPPORTED_MARK = (
+    '<mark class="wp-unsupported" title="Not supported by the cited passages · 未得到引文支持">'
+)
 
 
 def esc(text: object) -> str:
@@ -85,16 +88,21 @@ def passage_spans(page: str, passage: str) -> list[tuple[int, int]]:
     inside = page.find(passage)
     if inside >= 0:
         return [(inside, inside + len(passage))]
-    probe = passage[: min(30, len(passage))]
-    at = page.find(probe)
-    if at >= 0 and passage.startswith(page[at:]):
-        return [(at, len(page))]  # the passage starts here and runs onto the next page
-    probe = passage[-min(30, len(passage)) :]
-    at = page.find(probe)
-    if at >= 0 and passage.endswith(page[: at + len(probe)]):
-        return [(0, at + len(probe))]  # the passage started on the previous page
     if page in passage:
         return [(0, len(page))]
+    # The passage starts on this page and runs onto the next: the longest page tail that
+    # begins the passage.
+    at = page.find(passage[0])
+    while 0 <= at <= len(page) - _MIN_SEGMENT:
+        if passage.startswith(page[at:]):
+            return [(at, len(page))]
+        at = page.find(passage[0], at + 1)
+    # It started on the previous page: the longest page head that ends the passage.
+    end = page.rfind(passage[-1])
+    while end >= _MIN_SEGMENT - 1:
+        if passage.endswith(page[: end + 1]):
+            return [(0, end + 1)]
+        end = page.rfind(passage[-1], 0, end)
     spans: list[tuple[int, int]] = []
     for segment in re.split(r"(?<=[。！？!?；;])|\n", passage):
         segment = segment.strip()
@@ -165,10 +173,7 @@ def _plain(text: str, start: int, end: int, unsupported: Sequence[tuple[int, int
     spans = [(max(a, start) - start, min(b, end) - start, "wp-unsupported")
              for a, b in unsupported if a < end and b > start]
     html = highlight(text[start:end], spans)
-    return html.replace(
-        '<mark class="wp-unsupported">',
-        '<mark class="wp-unsupported" title="Not supported by the cited passages · 未得到引文支持">',
-    )
+    return html.replace('<mark class="wp-unsupported">', _UNSUPPORTED_MARK)
 
 
 def render_streaming(question: str, text: str, *, standalone: str | None = None,
@@ -266,7 +271,10 @@ def render_cards(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
     ]
     if not cards:
         return ""
-    return f'<div class="wp-sources"><div class="wp-sources-head">Sources · 来源</div>{"".join(cards)}</div>'
+    return (
+        '<div class="wp-sources"><div class="wp-sources-head">Sources · 来源</div>'
+        f'{"".join(cards)}</div>'
+    )
 
 
 def render_card(
@@ -363,9 +371,9 @@ def render_exchange(exchange_id: str, question: str, answer_html: str, copy_text
         '<div class="wp-actions">'
         '<button type="button" class="wp-copy" data-action="copy">Copy with sources · 复制</button>'
         f'<button type="button" class="wp-fb" data-action="feedback" data-verdict="up" '
-        f'title="Good answer"{pressed["up"]}>👍</button>'
+        f'title="Good answer"{pressed["up"]}>👍 Helpful</button>'
         f'<button type="button" class="wp-fb" data-action="feedback" data-verdict="down" '
-        f'title="Bad answer"{pressed["down"]}>👎</button>{recorded}'
+        f'title="Bad answer"{pressed["down"]}>👎 Not helpful</button>{recorded}'
         f'<textarea class="wp-copy-src" hidden readonly>{esc(copy_text)}</textarea>'
         "</div></div></section>"
     )

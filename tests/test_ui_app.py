@@ -1,0 +1,137 @@
+"""ui.app: the Blocks served for real (in-process, loopback) and driven with gradio_client.
+
+The "local" generator here blocks until released, standing in for a long LLM generation, so
+the queue layout can be checked: one local generation at a time, the next local request
+waits in the queue with its position, and extractive answers do not wait at all.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from assistant.chain import Assistant
+from assistant.extractive import ExtractiveGenerator
+from assistant.fakes import FakeJudge
+from assistant.retrieval import HybridSearcher
+from assistant.types import GenerationRequest
+from ingest.embeddings import HashingEmbeddings
+from ingest.index import Index
+from ingest.settings import Settings
+from ui import app
+from ui.app import UiConfigError, build_ui, launch, ui_auth
+
+gradio_client = pytest.importorskip("gradio_client")
+pytest_plugins = ["fixtures_index"]
+
+GAN = "生成对抗网络由一个生成器和一个判别器组成。"
+
+
+class BlockingGenerator:
+    """A "local" generator that holds its (only) slot until released."""
+
+    mode = "local"
+
+    def __init__(self) -> None:
+        self.started = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.started.release()
+        assert self.release.wait(60), "never released"
+        yield f"{GAN}【1】"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(hash_home: Settings, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[str, BlockingGenerator, Any]]:
+    settings = hash_home.model_copy(update={"home": tmp_path_factory.mktemp("ui-home")})
+    embeddings = HashingEmbeddings()
+    index = Index(hash_home, embeddings)
+    local = BlockingGenerator()
+    assistant = Assistant(
+        settings, index, HybridSearcher(index, embeddings, hash_home), FakeJudge(),
+        {"extractive": lambda: ExtractiveGenerator(embeddings), "local": lambda: local},
+        default_mode="extractive",
+    )
+    demo = build_ui(assistant)
+    port = free_port()
+    launch(demo, settings, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", local, demo
+    finally:
+        local.release.set()
+        demo.close()
+        index.close()
+
+
+def client(url: str) -> Any:
+    return gradio_client.Client(url, verbose=False, download_files=False,
+                                analytics_enabled=False)
+
+
+def test_binds_loopback_without_a_share_link(served: tuple[str, BlockingGenerator, Any]) -> None:
+    _, _, demo = served
+    assert demo.server_name == "127.0.0.1" and not demo.share
+
+
+def test_each_mode_has_its_own_event_and_concurrency_group(
+    served: tuple[str, BlockingGenerator, Any],
+) -> None:
+    _, _, demo = served
+    groups = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit)
+              for fn in demo.fns.values() if fn.api_name and fn.api_name.startswith("ask_")}
+    assert groups == {"ask_extractive": ("answer-extractive", app.CONCURRENCY["extractive"]),
+                      "ask_local": ("answer-local", 1)}
+
+
+def test_extractive_answers_do_not_wait_behind_a_local_generation(
+    served: tuple[str, BlockingGenerator, Any],
+) -> None:
+    url, local, _ = served
+    first = client(url).submit("生成对抗网络由哪几部分组成？", 3, False, "", api_name="/ask_local")
+    assert local.started.acquire(timeout=60), "the local generation never started"
+    second = client(url).submit("判别器做什么？", 3, False, "", api_name="/ask_local")
+    deadline = time.monotonic() + 30
+    while (status := second.status()).code != gradio_client.utils.Status.IN_QUEUE:
+        assert time.monotonic() < deadline, f"the second local request is {status.code}"
+        time.sleep(0.1)
+    assert status.rank is not None  # a place in the queue the page shows
+
+    started = time.monotonic()
+    outputs = client(url).predict("生成对抗网络由哪几部分组成？", 3, False, "",
+                                  api_name="/ask_extractive")
+    assert time.monotonic() - started < 30
+    answer = outputs[-1]
+    assert answer["mode"] == "extractive" and answer["citations"]
+    assert not first.done() and second.status().code == gradio_client.utils.Status.IN_QUEUE
+
+    local.release.set()
+    assert first.result(timeout=60)[-1]["mode"] == "local"
+    assert second.result(timeout=60)[-1]["mode"] == "local"
+
+
+def test_login_comes_from_both_settings(hash_home: Settings) -> None:
+    assert ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": None})) is None
+    both = hash_home.model_copy(update={"ui_user": "reader", "ui_password": SecretStr("pw")})
+    assert ui_auth(both) == ("reader", "pw")
+    with pytest.raises(UiConfigError, match="WHITEPAPER_UI_USER is not set"):
+        ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": SecretStr("pw")}))
+
+
+def test_the_page_script_never_writes_markup() -> None:
+    script = (app.STATIC / "transcript.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
