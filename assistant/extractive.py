@@ -106,7 +106,9 @@ class ExtractiveGenerator:
         self.semantic_weight = semantic_weight
         self.margin = margin
 
-    def rank(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+    def rank(
+        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
+    ) -> list[ScoredSentence]:
         """Every claim-like sentence of the passages, scored against the question."""
         candidates: list[tuple[Passage, str, int]] = []
         for passage in passages:
@@ -122,7 +124,7 @@ class ExtractiveGenerator:
             return []
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
-        q_terms = set(tokenize(question))
+        q_terms = set(tokenize(keywords_from or question))
         scored = []
         for (passage, text, offset), sim in zip(candidates, sims, strict=True):
             overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
@@ -131,8 +133,10 @@ class ExtractiveGenerator:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
-        ranked = self.rank(question, passages)
+    def select(
+        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
+    ) -> list[ScoredSentence]:
+        ranked = self.rank(question, passages, keywords_from)
         if not ranked:
             return []
         best = ranked[0].score
@@ -151,7 +155,9 @@ class ExtractiveGenerator:
         return chosen
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        chosen = self.select(request.standalone_question, request.passages)
+        # Meaning from the standalone question; keywords from what the reader actually asked
+        # (a rewritten follow-up also carries the previous turn's words).
+        chosen = self.select(request.standalone_question, request.passages, request.question)
         yield LEAD_IN[request.language] + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"

@@ -14,11 +14,13 @@ from assistant.language import detect_language
 from assistant.types import Turn
 
 _ZH_POINTERS = re.compile(
-    r"它|其|这|那|该|此|上述|前者|后者|他们|它们|第[一二三四五六七八九十\d]+|以上|刚才|前面|"
+    r"它|其|这|那|该|此|上述|前者|后者|[前后上下]一(个|种|类|项|条|点|方面)|他们|它们|"
+    r"第[一二三四五六七八九十\d]+|以上|刚才|前面|"
     r"^(还有|另外|再|那么|然后|具体|比如|例如|哪些|为什么|怎么|如何)"
 )
 _EN_POINTERS = re.compile(
-    r"\b(it|its|they|their|them|this|that|these|those|the (first|second|third|former|latter)|"
+    r"\b(it|its|they|their|them|this|that|these|those|former|latter|later|earlier|"
+    r"the (first|second|third|other)|"
     r"what about|how about|and the|which ones?)\b",
     re.I,
 )
@@ -52,15 +54,38 @@ def subject_of(question: str) -> str:
 
 
 class RuleRewriter:
-    """Deterministic condense step for extractive mode."""
+    """Deterministic condense step for extractive mode.
+
+    The standalone question is the follow-up plus what it points back to: the previous
+    question's subject and the start of the previous answer (where "the second kind" or
+    "the latter" was named).
+    """
+
+    def __init__(self, answer_chars: int = 60) -> None:
+        self.answer_chars = answer_chars
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        previous = [t.content for t in history if t.role == "user" and t.content.strip()]
-        if not previous or not needs_context(question):
+        turns = [t for t in history if t.content.strip()]
+        users = [i for i, t in enumerate(turns) if t.role == "user"]
+        if not users or not needs_context(question):
             return question
-        subject = subject_of(previous[-1])
-        if not subject:
+        last = users[-1]
+        parts = [subject_of(turns[last].content)]
+        if last + 1 < len(turns) and turns[last + 1].role == "assistant":
+            parts.append(_answer_gist(turns[last + 1].content, self.answer_chars))
+        context = [p for p in parts if p]
+        if not context:
             return question
         if detect_language(question) == "zh":
-            return f"{question.strip()}（上文：{subject}）"
-        return f"{question.strip()} (context: {subject})"
+            return f"{question.strip()}（上文：{'；'.join(context)}）"
+        return f"{question.strip()} (context: {'; '.join(context)})"
+
+
+def _answer_gist(answer: str, limit: int) -> str:
+    """The start of an earlier answer, without citation markers or a refusal."""
+    text = re.sub(r"【[^】]*】", "", answer)
+    text = re.sub(r"^(根据白皮书：|According to the white paper:)\s*", "", text.strip())
+    if text.startswith(("白皮书中没有找到", "The white paper does not cover")):
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
