@@ -147,8 +147,8 @@ class LexicalJudge:
         self,
         threshold: float = 0.5,
         embeddings: Embeddings | None = None,
-        cross_lingual_floor: float = 0.80,
-        cross_lingual_ceiling: float = 0.90,
+        cross_lingual_floor: float = 0.78,
+        cross_lingual_ceiling: float = 0.837,
     ) -> None:
         self.threshold = threshold
         self.embeddings = embeddings
@@ -214,6 +214,13 @@ def check_answer(
         if valid:
             joined = "\n".join(by_number[m].text for m in valid)
             support = judge.score(sentence.text, joined)
+        if support >= judge.threshold and len(valid) > 1:
+            # Of several cited passages keep those that carry the claim alone, if any does;
+            # a claim that needs them together keeps them all.
+            alone = [
+                m for m in valid if judge.score(sentence.text, by_number[m].text) >= judge.threshold
+            ]
+            valid = alone or valid
         if support < judge.threshold:
             # The cited passages do not carry the claim (or none was cited): find one that does.
             scored = [(judge.score(sentence.text, p.text), p.number) for p in passages]

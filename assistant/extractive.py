@@ -154,6 +154,22 @@ class ExtractiveGenerator:
         chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
         return chosen
 
+    def excerpt(
+        self, question: str, passage: Passage, budget: int, keywords_from: str | None = None
+    ) -> str:
+        """The passage's best sentences for the question, in document order, within budget."""
+        chosen: list[ScoredSentence] = []
+        used = 0
+        for sentence in self.rank(question, [passage], keywords_from):
+            if chosen and used + len(sentence.text) > budget:
+                continue
+            chosen.append(sentence)
+            used += len(sentence.text)
+        if not chosen:
+            return passage.text[:budget]
+        chosen.sort(key=lambda s: s.offset)
+        return "…".join(s.text for s in chosen)
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         # Meaning from the standalone question; keywords from what the reader actually asked
         # (a rewritten follow-up also carries the previous turn's words).

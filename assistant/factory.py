@@ -20,8 +20,8 @@ from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Calibrated on eval/sets/aigc-dev-v1.jsonl (see eval/README.md).
-LEXICAL_SUPPORT_THRESHOLD = 0.5
+#: Calibrated on the 60 hand-labelled pairs of eval/sets/judge_labels.jsonl (eval/README.md).
+LEXICAL_SUPPORT_THRESHOLD = 0.7
 
 
 def build_assistant(
@@ -36,20 +36,18 @@ def build_assistant(
     searcher = HybridSearcher(index, embeddings, settings)
     judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)
 
-    factories: dict[str, Callable[[], Generator]] = {
-        "extractive": lambda: ExtractiveGenerator(
-            embeddings, cache_path=settings.home / "sentence_vectors.sqlite"
-        ),
-    }
+    vectors_path = settings.home / "sentence_vectors.sqlite"
+    extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path)
+    factories: dict[str, Callable[[], Generator]] = {"extractive": lambda: extractive}
     model_judge: Callable[[], SupportJudge] | None = None
     local_ok = _local_available()
     if local_ok:
         # The chat model and the judge share one runtime: the 1 GB model is loaded once.
         shared: dict[str, Any] = {}
-        factories["local"] = lambda: _local_generator(settings, shared)
+        factories["local"] = lambda: _local_generator(settings, shared, extractive)
         model_judge = lambda: _local_judge(settings, shared)  # noqa: E731
     if settings.openai_base_url and settings.openai_model:
-        factories["openai"] = lambda: _openai_generator(settings)
+        factories["openai"] = lambda: _openai_generator(settings, extractive)
 
     notice = None
     if settings.mode == "auto":
@@ -78,11 +76,13 @@ def _local_runtime(settings: Settings, shared: dict[str, Any]) -> Any:
     return shared["runtime"]
 
 
-def _local_generator(settings: Settings, shared: dict[str, Any]) -> Generator:
+def _local_generator(
+    settings: Settings, shared: dict[str, Any], excerpter: ExtractiveGenerator
+) -> Generator:
     from assistant.llm.local import make_local_chat_model
 
     chat = make_local_chat_model(settings, runtime=_local_runtime(settings, shared))
-    return ChatGenerator(chat, mode="local")
+    return ChatGenerator(chat, "local", excerpter, settings.llm_passage_chars)
 
 
 def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
@@ -91,7 +91,7 @@ def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
     return LlamaSupportJudge(_local_runtime(settings, shared))
 
 
-def _openai_generator(settings: Settings) -> Generator:
+def _openai_generator(settings: Settings, excerpter: ExtractiveGenerator) -> Generator:
     from assistant.llm.openai_compat import make_openai_chat_model
 
-    return ChatGenerator(make_openai_chat_model(settings), mode="openai")
+    return ChatGenerator(make_openai_chat_model(settings), "openai", excerpter, 700)

@@ -6,17 +6,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
 from assistant.language import detect_language, has_cjk
 from assistant.prompts import CONDENSE_PROMPT, TRANSLATE_PROMPT, answer_messages, history_text
-from assistant.types import GenerationRequest, Turn
+from assistant.types import GenerationRequest, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,14 @@ _REFUSAL_HINTS = re.compile(
 )
 
 
+class Excerpter(Protocol):
+    """Shortens a passage to its sentences most relevant to a question."""
+
+    def excerpt(
+        self, question: str, passage: Passage, budget: int, keywords_from: str | None = None
+    ) -> str: ...
+
+
 def looks_like_refusal(text: str) -> bool:
     """Whether a generated answer says the passages do not hold the answer."""
     head = text.strip()[:80]
@@ -35,16 +43,39 @@ def looks_like_refusal(text: str) -> bool:
 
 
 class ChatGenerator:
-    """Answers with a chat model through an LCEL chain: messages | model | text."""
+    """Answers with a chat model through an LCEL chain: messages | model | text.
 
-    def __init__(self, chat_model: BaseChatModel, mode: str, max_passage_chars: int = 700) -> None:
+    The prompt is budgeted: a passage longer than ``passage_budget`` characters is replaced
+    by an excerpt of its sentences most relevant to the question (in document order), so a
+    small local model reads a top-5 context quickly. Citations are still checked against
+    the whole passages.
+    """
+
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        mode: str,
+        excerpter: Excerpter | None = None,
+        passage_budget: int = 700,
+    ) -> None:
         self.mode = mode
         self.chat_model = chat_model
+        self.excerpter = excerpter
+        self.passage_budget = passage_budget
         self.chain: Runnable[Any, str] = (
-            RunnableLambda(lambda r: answer_messages(r, max_passage_chars))
-            | chat_model
-            | StrOutputParser()
+            RunnableLambda(self.messages) | chat_model | StrOutputParser()
         )
+
+    def messages(self, request: GenerationRequest) -> list[BaseMessage]:
+        """The prompt: system prompt, numbered (excerpted) passages, the question."""
+        texts: dict[int, str] = {}
+        if self.excerpter is not None:
+            for p in request.passages:
+                if len(p.text) > self.passage_budget:
+                    texts[p.number] = self.excerpter.excerpt(
+                        request.standalone_question, p, self.passage_budget, request.question
+                    )
+        return answer_messages(request, texts, max_chars=max(self.passage_budget, 200) * 2)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         yield from self.chain.stream(request)

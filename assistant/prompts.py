@@ -3,7 +3,7 @@ model reuses its KV state across questions; passages are data inside tags, never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
@@ -28,21 +28,27 @@ CONDENSE_PROMPT = (
 TRANSLATE_PROMPT = "把下面的问题翻译成中文，用于在中文文档中检索。保留专有名词和缩写（如 AIGC、GAN）。只输出中文译文。\n\n问题：{question}\n\n中文："
 
 
-def format_passages(passages: Sequence[Passage], max_chars: int = 700) -> str:
-    """Numbered passages with page and section, each cut to a budget of characters."""
+def format_passages(
+    passages: Sequence[Passage], texts: Mapping[int, str] | None = None, max_chars: int = 700
+) -> str:
+    """Numbered passages with page and section. ``texts`` may replace a passage's text (by
+    number) with an excerpt; anything still over ``max_chars`` is cut."""
     blocks = []
     for p in passages:
-        text = p.text if len(p.text) <= max_chars else p.text[:max_chars] + "…"
+        text = (texts or {}).get(p.number, p.text)
+        text = text if len(text) <= max_chars else text[:max_chars] + "…"
         where = f"第 {p.pages_display} 页｜{p.section_path[-1] if p.section_path else p.title}"
         blocks.append(f"【{p.number}】（{where}）\n{text}")
     return "\n\n".join(blocks)
 
 
-def answer_messages(request: GenerationRequest, max_chars: int = 700) -> list[BaseMessage]:
+def answer_messages(
+    request: GenerationRequest, texts: Mapping[int, str] | None = None, max_chars: int = 700
+) -> list[BaseMessage]:
     """System prompt, then one user message with the numbered passages and the question."""
     lang_hint = "请用中文回答。" if request.language == "zh" else "Answer in English."
     user = (
-        f"<资料>\n{format_passages(request.passages, max_chars)}\n</资料>\n\n"
+        f"<资料>\n{format_passages(request.passages, texts, max_chars)}\n</资料>\n\n"
         f"问题：{request.standalone_question}\n{lang_hint}"
     )
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_ctx: int = 4096
     llm_max_tokens: int = 320
+    llm_passage_chars: int = Field(
+        default=160, description="Prompt budget per passage for the local model (characters)."
+    )
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None
