@@ -32,6 +32,9 @@ run: install
 	$(BIN)/whitepaper ingest
 	$(BIN)/whitepaper ui
 
+ui: $(STAMP)
+	$(BIN)/whitepaper ui
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

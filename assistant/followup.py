@@ -26,7 +26,7 @@ _EN_POINTERS = re.compile(
 )
 _ZH_QUESTION_WORDS = re.compile(
     r"(请问|请|一下|吗|呢|吧|啊|是什么|有哪些|有什么|包括哪些|分别是|是哪些|是哪几个|哪[几两三][个种类项]?|"
-    r"为什么|怎么样|怎样|如何|多少|什么是|什么|哪些|哪个|根据白皮书|白皮书(中|里)?)"
+    r"为什么|怎么样|怎样|如何|是多少|多少|什么是|什么|哪些|哪个|根据白皮书|白皮书(中|里)?)"
 )
 _EN_QUESTION_WORDS = re.compile(
     r"^(according to the white paper,?\s*)?(what|which|how|why|who|when|where|does|do|did|is|are|"

@@ -43,6 +43,11 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return [s for s in spans if text[s.start : s.end].strip()] or []
 
 
+def _visible_length(text: str, sentence: Sentence) -> int:
+    """A sentence's length without the whitespace that follows it."""
+    return len(text[sentence.start : sentence.end].rstrip())
+
+
 def _cut_long(text: str, sentence: Sentence, limit: int) -> list[Sentence]:
     """Cut a sentence longer than ``limit`` at soft breaks (commas), else hard."""
     pieces: list[Sentence] = []
@@ -67,7 +72,7 @@ class Chunker:
     followed by one of the same or a higher level, or by the end) form a chunk of their own.
     """
 
-    def __init__(self, target: int = 400, limit: int = 500) -> None:
+    def __init__(self, target: int = 300, limit: int = 400) -> None:
         if not 0 < target <= limit:
             raise ValueError("chunk target must be positive and at most the limit")
         self.target = target
@@ -79,7 +84,11 @@ class Chunker:
         sentences: list[Sentence] = []
         for s in split_sentences(doc.text):
             s = Sentence(s.start, s.end, s.start in levels)
-            sentences.extend(_cut_long(doc.text, s, self.limit) if s.length > self.limit else [s])
+            sentences.extend(
+                _cut_long(doc.text, s, self.limit)
+                if _visible_length(doc.text, s) > self.limit
+                else [s]
+            )
 
         spans: list[tuple[int, int]] = []
         current: list[Sentence] = []

@@ -57,8 +57,8 @@ class Settings(BaseSettings):
         default=None, description="Threads of the e5 engine (default: all cores)."
     )
     strip_headers: bool = True
-    chunk_target: int = 400
-    chunk_max: int = 500
+    chunk_target: int = 300
+    chunk_max: int = 400
 
     # Retrieval.
     top_k: int = 5

@@ -165,9 +165,15 @@ def test_history_file_makes_a_follow_up_standalone(
     )
     data = cli.json("它有什么作用？", "--history", str(path))
     assert data["question"] == "它有什么作用？"
-    assert data["standalone_question"] == "它有什么作用？（上文：生成对抗网络由部分组成）"
+    assert (
+        data["standalone_question"]
+        == "它有什么作用？（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）"
+    )
     human = cli.invoke("ask", "它有什么作用？", "--history", str(path))
-    assert "(searched as: 它有什么作用？（上文：生成对抗网络由部分组成）)" in human.stdout
+    assert (
+        "(searched as: 它有什么作用？（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）)"
+        in human.stdout
+    )
 
 
 def test_an_empty_history_list_is_fine(cli: AskCli, history_file: Callable[[Any], Path]) -> None:

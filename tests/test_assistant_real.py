@@ -2,8 +2,9 @@
 (``slow``) and by the local LLM (``llm``), with checked citations and exact refusals.
 
 The index is built once per session by ``whitepaper ingest`` (see ``fixtures_index.py``).
-Questions were picked where the current system answers correctly; known wrong behaviours are
-``xfail(strict=True)`` with the reason, so a fix shows up as an XPASS to clean up.
+Questions were picked where the current system answers correctly. Known wrong behaviours are
+``xfail`` with the reason: strict in extractive mode (deterministic, so a fix fails as XPASS and
+asks for the marker to go), lenient for the LLM.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def test_extractive_refuses_what_the_white_paper_does_not_cover(
 @slow
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="an answerable question (eval a-005) is refused: its best e5 similarity (0.865) is "
     "under the calibrated Chinese refusal threshold (0.874)",
 )
@@ -138,6 +140,7 @@ def test_extractive_answers_the_turing_test_question(e5_assistant: Assistant) ->
 @slow
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="not refused: retrieval is similar enough (0.91) and extractive mode quotes unrelated "
     "sentences about Gartner's 2025 forecasts; nothing checks that the quotes answer the question",
 )
@@ -216,24 +219,34 @@ def test_local_chinese_question(local: Assistant) -> None:
     assert answer.mode == "local" and answer.language == "zh"
     assert_cited(answer)
     assert has_all(answer.text, "生成器", "判别器")
+    assert all(s.supported for s in answer.sentences)
+
+
+@needs_local_model
+def test_local_model_as_citation_judge(local: Assistant) -> None:
+    """--verify model: the local LLM judges support (sharing the chat model's runtime)."""
+    answer = local.ask("生成对抗网络由哪几部分组成？", mode="local", verify="model")
+    assert_cited(answer)
+    assert all(s.supported for s in answer.sentences)
+    assert local.model_judge().name == "local-llm"
 
 
 @needs_local_model
 def test_local_english_question(local: Assistant) -> None:
-    answer = local.ask(
-        "For how much was the AI-generated painting sold at Christie's?", mode="local"
-    )
+    answer = local.ask("Which company released DALL-E in 2021?", mode="local")
     assert answer.language == "en"
     assert_cited(answer)
-    assert "43.25" in answer.text or "432,500" in answer.text
+    assert "OpenAI" in answer.text
+    assert any("DALL-E" in c.quote and c.page_labels == ("3",) for c in answer.citations)
 
 
 @needs_local_model
 def test_local_follow_up(local: Assistant) -> None:
-    answer = local.ask("它是哪一年被提出的？", GAN_HISTORY, mode="local")
-    assert "生成对抗网络" in answer.standalone_question or "GAN" in answer.standalone_question
+    answer = local.ask("它的判别器有什么作用？", GAN_HISTORY, mode="local")
+    assert answer.question == "它的判别器有什么作用？"
+    assert "生成对抗网络" in answer.standalone_question
     assert_cited(answer)
-    assert "2014" in answer.text
+    assert has_all(answer.text, "生成数据和真实数据")
 
 
 @needs_local_model
@@ -241,11 +254,53 @@ def test_local_number_question(local: Assistant) -> None:
     answer = local.ask("2018 年佳士得拍卖行拍出的人工智能画作成交价是多少？", mode="local")
     assert_cited(answer)
     assert has_all(answer.text, "43.25")
+    assert all("43.25" in c.quote for c in answer.citations), "only the passage that says so"
 
 
 @needs_local_model
-def test_local_refusal(local: Assistant) -> None:
+def test_local_refuses_an_off_topic_question(local: Assistant) -> None:
     assert_refused(local.ask("今天北京的天气怎么样？", mode="local"))
+
+
+@needs_local_model
+def test_local_strict_mode_refuses_instead_of_an_unsupported_answer(local: Assistant) -> None:
+    """The white paper never says; the model invents a language, which strict mode removes."""
+    assert_refused(local.ask("伊莉莎聊天机器人是用哪种编程语言实现的？", mode="local", strict=True))
+
+
+@needs_local_model
+@pytest.mark.xfail(
+    raises=AssertionError,
+    reason="the condensed question is right (生成对抗网络的提出年份是什么？) but the model answers "
+    "2012年 citing the 2012 simultaneous-interpretation passage, and the lexical check accepts it",
+)
+def test_local_follow_up_year(local: Assistant) -> None:
+    answer = local.ask("它是哪一年被提出的？", GAN_HISTORY, mode="local")
+    assert_cited(answer)
+    assert "2014" in answer.text
+
+
+@needs_local_model
+@pytest.mark.xfail(
+    raises=AssertionError,
+    reason="a correct English answer (A GAN consists of a generator and a discriminator.) is "
+    "flagged unsupported and left uncited: the cross-lingual e5 score stays under the judge's "
+    "threshold",
+)
+def test_local_english_answer_about_gan_is_cited(local: Assistant) -> None:
+    answer = local.ask("What does a generative adversarial network consist of?", mode="local")
+    assert_cited(answer)
+    assert all(s.supported for s in answer.sentences)
+
+
+@needs_local_model
+@pytest.mark.xfail(
+    raises=AssertionError,
+    reason="not refused: the model writes 生成对抗网络最早是由生成对抗网络…被提出。, which the "
+    "lexical check accepts (its words and Latin terms are all in the passage)",
+)
+def test_local_refuses_who_invented_gans(local: Assistant) -> None:
+    assert_refused(local.ask("生成对抗网络最早是由哪位研究者提出的？", mode="local"))
 
 
 @needs_local_model

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from ingest.chunker import Chunker, split_sentences
 from ingest.model import Chunk, CleanDocument, Footnote, PageSpan, Section
+from ingest.settings import Settings
 
 GOLDEN_CHUNKS = Path(__file__).parent / "golden" / "aigc_whitepaper_chunks.json"
 
@@ -288,7 +289,7 @@ def _golden_row(chunk: Chunk) -> dict[str, object]:
 
 
 def test_bundled_white_paper_chunks_match_the_golden_file(bundled_document, update_golden):
-    chunks = Chunker(target=400, limit=500).chunk(bundled_document)
+    chunks = Chunker().chunk(bundled_document)  # the defaults, as the settings use them
     rows = [_golden_row(c) for c in chunks]
     if update_golden:
         lines = ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
@@ -299,9 +300,14 @@ def test_bundled_white_paper_chunks_match_the_golden_file(bundled_document, upda
         assert got == want
 
 
+def test_chunker_defaults_are_the_settings_defaults():
+    settings = Settings()
+    assert (Chunker().target, Chunker().limit) == (settings.chunk_target, settings.chunk_max)
+
+
 def test_bundled_white_paper_chunks_keep_their_provenance(bundled_document):
-    chunks = Chunker(target=400, limit=500).chunk(bundled_document)
-    assert max(c.end - c.start for c in chunks) <= 500
+    chunks = Chunker().chunk(bundled_document)
+    assert max(c.end - c.start for c in chunks) <= Chunker().limit
     labels = {label for c in chunks for label in c.page_labels}
     assert labels == {p.label for p in bundled_document.pages}
     assert sorted({n for c in chunks for n in c.footnotes}) == sorted(

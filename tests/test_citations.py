@@ -174,6 +174,30 @@ def test_several_markers_in_one_bracket(answer: str, passages: list[Passage]) ->
     assert_citations_valid(checked.citations, both)
 
 
+def test_of_several_cited_passages_only_those_that_support_the_claim_stay(
+    passages: list[Passage],
+) -> None:
+    """Seen with the local model: "43.25 万美元【1】【2】【3】" where only one passage says so."""
+    cited = [
+        *passages,
+        make_passage(4, "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交。"),
+    ]
+    checked = check_answer("画作以 43.25 万美元成交【1】【2】【4】。", cited, JUDGE)
+    assert checked.sentences[0].markers == (4,)
+    assert [c.marker for c in checked.citations] == [4]
+
+
+def test_a_claim_that_needs_two_passages_keeps_both(passages: list[Passage]) -> None:
+    claim = "2014 年，生成对抗网络被提出，早期萌芽阶段仅限于小范围实验【1】【2】。"
+    checked = check_answer(claim, passages, FakeJudge(threshold=0.5, rule=_needs_both))
+    assert checked.sentences[0].markers == (1, 2)
+    assert checked.sentences[0].supported
+
+
+def _needs_both(sentence: str, passage: str) -> float:
+    return 1.0 if "2014" in passage and "小范围实验" in passage else 0.0
+
+
 @pytest.mark.parametrize("bad", ["【0】", "【99】", "【4】"])
 def test_out_of_range_markers_are_dropped(bad: str, passages: list[Passage]) -> None:
     checked = check_answer(f"{EARLY[:-1]}{bad}。", passages, JUDGE)

@@ -90,17 +90,25 @@ def test_the_subject_is_the_question_without_question_words(question: str, subje
 @pytest.mark.parametrize(
     ("question", "turns", "standalone"),
     [
-        ("它有什么作用？", GAN, "它有什么作用？（上文：生成对抗网络由部分组成）"),
+        (
+            "它有什么作用？",
+            GAN,
+            "它有什么作用？（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）",
+        ),
         (
             "第一个阶段受什么限制？",
             STAGES,
-            "第一个阶段受什么限制？（上文：AIGC 的发展历程分为阶段）",
+            "第一个阶段受什么限制？（上文：AIGC 的发展历程分为阶段；分为三个阶段。）",
         ),
-        ("后者有哪些应用？", TWIN, "后者有哪些应用？（上文：智能数字内容孪生分为分支）"),
+        (
+            "后者有哪些应用？",
+            TWIN,
+            "后者有哪些应用？（上文：智能数字内容孪生分为分支；分为智能增强技术和智能转译技术。）",
+        ),
         (
             "What about its cost?",
             ENGLISH,
-            "What about its cost? (context: a generative adversarial network)",
+            "What about its cost? (context: a generative adversarial network; A GAN is ...)",
         ),
     ],
 )
@@ -115,7 +123,27 @@ def test_the_rule_uses_the_last_user_question() -> None:
     assert (
         RuleRewriter()
         .condense("它有什么作用？", turns)
-        .endswith("（上文：生成对抗网络由部分组成）")
+        .endswith("（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）")
+    )
+
+
+def test_the_previous_answer_gist_drops_markers_lead_ins_and_refusals() -> None:
+    rule = RuleRewriter(answer_chars=12)
+    cited = history(
+        "数字内容的创作能力分为哪两类？",
+        "根据白皮书：\n分为基于模仿的创作和基于概念的创作两类。【3】",
+    )
+    assert rule.condense("第二类能创作出什么？", cited) == (
+        "第二类能创作出什么？（上文：数字内容的创作能力分为；分为基于模仿的创作和基于…）"
+    )
+    refused = history("ChatGPT 的参数量是多少？", "白皮书中没有找到与该问题相关的内容。")
+    assert (
+        rule.condense("它的训练代价呢？", refused) == "它的训练代价呢？（上文：ChatGPT 的参数量）"
+    )
+    unanswered = [Turn("user", "生成对抗网络由哪几部分组成？")]
+    assert (
+        rule.condense("它有什么作用？", unanswered)
+        == "它有什么作用？（上文：生成对抗网络由部分组成）"
     )
 
 

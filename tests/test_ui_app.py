@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,6 +30,10 @@ from ui.app import UiConfigError, build_ui, launch, ui_auth
 
 gradio_client = pytest.importorskip("gradio_client")
 pytest_plugins = ["fixtures_index"]
+pytestmark = [  # pandas deprecations inside Gradio's queue statistics
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 GAN = "生成对抗网络由一个生成器和一个判别器组成。"
 
@@ -48,6 +53,24 @@ class BlockingGenerator:
         yield f"{GAN}【1】"
 
 
+class BrokenGenerator:
+    """An "openai" endpoint that fails mid-answer."""
+
+    mode = "openai"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield "生成"
+        raise RuntimeError("the endpoint hung up")
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    local: BlockingGenerator
+    demo: Any
+    assistant: Assistant
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,22 +78,30 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(hash_home: Settings, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[str, BlockingGenerator, Any]]:
+def served(
+    hash_home: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, BlockingGenerator, Any]]:
     settings = hash_home.model_copy(update={"home": tmp_path_factory.mktemp("ui-home")})
     embeddings = HashingEmbeddings()
     index = Index(hash_home, embeddings)
     local = BlockingGenerator()
     assistant = Assistant(
-        settings, index, HybridSearcher(index, embeddings, hash_home), FakeJudge(),
-        {"extractive": lambda: ExtractiveGenerator(embeddings), "local": lambda: local},
+        settings,
+        index,
+        HybridSearcher(index, embeddings, hash_home),
+        FakeJudge(),
+        {
+            "extractive": lambda: ExtractiveGenerator(embeddings),
+            "local": lambda: local,
+            "openai": BrokenGenerator,
+        },
         default_mode="extractive",
     )
     demo = build_ui(assistant)
     port = free_port()
     launch(demo, settings, port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}/", local, demo
+        yield Served(f"http://127.0.0.1:{port}/", local, demo, assistant)
     finally:
         local.release.set()
         demo.close()
@@ -78,29 +109,30 @@ def served(hash_home: Settings, tmp_path_factory: pytest.TempPathFactory
 
 
 def client(url: str) -> Any:
-    return gradio_client.Client(url, verbose=False, download_files=False,
-                                analytics_enabled=False)
+    return gradio_client.Client(url, verbose=False, download_files=False, analytics_enabled=False)
 
 
-def test_binds_loopback_without_a_share_link(served: tuple[str, BlockingGenerator, Any]) -> None:
-    _, _, demo = served
-    assert demo.server_name == "127.0.0.1" and not demo.share
+def test_binds_loopback_without_a_share_link(served: Served) -> None:
+    assert served.demo.server_name == "127.0.0.1" and not served.demo.share
 
 
-def test_each_mode_has_its_own_event_and_concurrency_group(
-    served: tuple[str, BlockingGenerator, Any],
-) -> None:
-    _, _, demo = served
-    groups = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit)
-              for fn in demo.fns.values() if fn.api_name and fn.api_name.startswith("ask_")}
-    assert groups == {"ask_extractive": ("answer-extractive", app.CONCURRENCY["extractive"]),
-                      "ask_local": ("answer-local", 1)}
+def test_each_mode_has_its_own_event_and_concurrency_group(served: Served) -> None:
+    groups = {
+        fn.api_name: (fn.concurrency_id, fn.concurrency_limit)
+        for fn in served.demo.fns.values()
+        if fn.api_name and fn.api_name.startswith("ask_")
+    }
+    assert groups == {
+        "ask_extractive": ("answer-extractive", app.CONCURRENCY["extractive"]),
+        "ask_local": ("answer-local", 1),
+        "ask_openai": ("answer-openai", app.CONCURRENCY["openai"]),
+    }
 
 
 def test_extractive_answers_do_not_wait_behind_a_local_generation(
-    served: tuple[str, BlockingGenerator, Any],
+    served: Served,
 ) -> None:
-    url, local, _ = served
+    url, local = served.url, served.local
     first = client(url).submit("生成对抗网络由哪几部分组成？", 3, False, "", api_name="/ask_local")
     assert local.started.acquire(timeout=60), "the local generation never started"
     second = client(url).submit("判别器做什么？", 3, False, "", api_name="/ask_local")
@@ -111,8 +143,9 @@ def test_extractive_answers_do_not_wait_behind_a_local_generation(
     assert status.rank is not None  # a place in the queue the page shows
 
     started = time.monotonic()
-    outputs = client(url).predict("生成对抗网络由哪几部分组成？", 3, False, "",
-                                  api_name="/ask_extractive")
+    outputs = client(url).predict(
+        "生成对抗网络由哪几部分组成？", 3, False, "", api_name="/ask_extractive"
+    )
     assert time.monotonic() - started < 30
     answer = outputs[-1]
     assert answer["mode"] == "extractive" and answer["citations"]
@@ -121,6 +154,35 @@ def test_extractive_answers_do_not_wait_behind_a_local_generation(
     local.release.set()
     assert first.result(timeout=60)[-1]["mode"] == "local"
     assert second.result(timeout=60)[-1]["mode"] == "local"
+
+
+def test_a_login_is_required_when_configured(served: Served, hash_home: Settings) -> None:
+    settings = hash_home.model_copy(update={"ui_user": "reader", "ui_password": SecretStr("pw")})
+    demo = build_ui(served.assistant)
+    port = free_port()
+    launch(demo, settings, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(ValueError, match="login"):
+            client(url)
+        logged_in = gradio_client.Client(
+            url, auth=("reader", "pw"), verbose=False, download_files=False, analytics_enabled=False
+        )
+        outputs = logged_in.predict(
+            "生成对抗网络由哪几部分组成？", 3, False, "", api_name="/ask_extractive"
+        )
+        assert outputs[-1]["citations"]
+    finally:
+        demo.close()
+
+
+def test_a_failing_backend_shows_an_error_where_the_answer_was(served: Served) -> None:
+    outputs = client(served.url).predict(
+        "生成对抗网络由哪几部分组成？", 3, False, "", api_name="/ask_openai"
+    )
+    question, live = outputs[0], outputs[1]
+    assert question == "生成对抗网络由哪几部分组成？"  # put back for another try
+    assert 'role="alert"' in live and "answering failed: the endpoint hung up" in live
 
 
 def test_login_comes_from_both_settings(hash_home: Settings) -> None:

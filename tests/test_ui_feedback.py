@@ -41,8 +41,10 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_mode_verdic
     [line] = lines(tmp_path / "feedback.jsonl")
     assert line["id"] == "ex1" and line["verdict"] == "down" and line["mode"] == "extractive"
     assert line["question"] == "它们分别是什么？" and line["answer"] == "三个阶段。【1】"
-    assert line["history"] == [{"role": "user", "content": "AIGC 的发展分为哪几个阶段？"},
-                               {"role": "assistant", "content": "三个阶段。【1】"}]
+    assert line["history"] == [
+        {"role": "user", "content": "AIGC 的发展分为哪几个阶段？"},
+        {"role": "assistant", "content": "三个阶段。【1】"},
+    ]
     assert line["citations"][0]["marker"] == 1 and line["citations"][0]["page_labels"] == ["1"]
     assert line["time"].endswith("+00:00") and line["doc_id"] == "x.pdf"
     assert line["timings"] == {"retrieve_ms": 1.0, "first_token_ms": 2.0, "total_ms": 3.0}
@@ -79,7 +81,10 @@ def test_export_turns_thumbs_down_into_valid_eval_candidates(tmp_path: Path) -> 
     assert (result.written, result.skipped) == (3, 0)
     items = load_eval_set(out)  # the eval set's own loader and schema
     assert [(i.id, i.type) for i in items] == [
-        ("fb-zh1", "factual"), ("fb-fu1", "followup"), ("fb-en1", "crosslingual")]
+        ("fb-zh1", "factual"),
+        ("fb-fu1", "followup"),
+        ("fb-en1", "crosslingual"),
+    ]
     followup = items[1]
     assert followup.history[0].content == "AIGC 的发展分为哪几个阶段？"
     assert all(i.evidence == [] and i.key_facts == [] and i.answerable for i in items)

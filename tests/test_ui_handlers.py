@@ -58,8 +58,14 @@ def assistant(hash_home: Settings) -> Iterator[Assistant]:
         "extractive": lambda: ExtractiveGenerator(embeddings),
         "local": lambda: local,
     }
-    a = Assistant(hash_home, index, HybridSearcher(index, embeddings, hash_home), FakeJudge(),
-                  factories, default_mode="local")
+    a = Assistant(
+        hash_home,
+        index,
+        HybridSearcher(index, embeddings, hash_home),
+        FakeJudge(),
+        factories,
+        default_mode="local",
+    )
     yield a
     index.close()
 
@@ -69,10 +75,18 @@ def every_piece_renders(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(handlers, "STREAM_RENDER_INTERVAL_S", 0.0)
 
 
-def ask(assistant: Assistant, question: str, session: ChatSession | None = None,
-        mode: str = "local", **options: Any) -> list[ChatView]:
-    return list(stream_answer(assistant, session or ChatSession(), question,
-                              AskOptions(mode=mode, **options)))
+def ask(
+    assistant: Assistant,
+    question: str,
+    session: ChatSession | None = None,
+    mode: str = "local",
+    **options: Any,
+) -> list[ChatView]:
+    return list(
+        stream_answer(
+            assistant, session or ChatSession(), question, AskOptions(mode=mode, **options)
+        )
+    )
 
 
 def test_views_clear_the_box_stream_the_text_then_move_the_answer_to_the_transcript(
@@ -99,12 +113,13 @@ def test_a_follow_up_shows_the_question_that_was_searched(assistant: Assistant) 
     first = ask(assistant, "生成对抗网络由哪几部分组成？", mode="extractive")[-1].session
     assert first is not None
     views = ask(assistant, "它的判别器做什么？", first, mode="extractive")
-    searched = "它的判别器做什么？（上文：生成对抗网络由部分组成）"
+    searched = assistant.rule_rewriter.condense("它的判别器做什么？", first.history())
+    assert searched.startswith("它的判别器做什么？（上文：生成对抗网络")
     assert any(searched in v.live for v in views[1:-1])  # shown while answering
     session = views[-1].session
     assert session is not None and len(session.exchanges) == 2
     assert session.exchanges[1].history == tuple(first.history())
-    assert f"检索问题：<span class=\"wp-standalone-text\">{searched}" in str(views[-1].transcript)
+    assert f'检索问题：<span class="wp-standalone-text">{searched}' in str(views[-1].transcript)
 
 
 def test_extractive_answers_cite_the_index(assistant: Assistant) -> None:
@@ -131,8 +146,9 @@ def test_a_question_that_cannot_be_asked_shows_why_and_is_put_back(
     assert last.question == question and last.session is None
 
 
-def test_rating_records_the_answer_and_marks_the_button(assistant: Assistant,
-                                                        tmp_path: Path) -> None:
+def test_rating_records_the_answer_and_marks_the_button(
+    assistant: Assistant, tmp_path: Path
+) -> None:
     store = FeedbackStore(tmp_path / "fb.jsonl")
     first = ask(assistant, "生成对抗网络由哪几部分组成？")[-1].session
     assert first is not None
@@ -146,9 +162,10 @@ def test_rating_records_the_answer_and_marks_the_button(assistant: Assistant,
     [saved] = store.read()
     assert saved.question == "它的判别器做什么？" and saved.verdict == "down"
     assert [t["role"] for t in saved.history] == ["user", "assistant"]
-    assert handlers.comment_on_answer(store, target.id, "没回答判别器") == "Comment saved · 已保存"
+    assert handlers.comment_on_answer(store, target.id, "没回答判别器").ok
     assert store.read()[0].comment == "没回答判别器"
-    assert handlers.comment_on_answer(store, None, "x").startswith("Rate an answer")
+    assert not handlers.comment_on_answer(store, target.id, "  ").ok
+    assert handlers.comment_on_answer(store, None, "x").message.startswith("Rate an answer")
     gone = handlers.rate_answer(store, ChatSession(), target.id, "up")
     assert gone.record is None and "no longer in this chat" in gone.message
 
@@ -181,9 +198,14 @@ def test_warmup_reports_a_model_that_fails_to_load(assistant: Assistant) -> None
         raise RuntimeError("the GGUF is truncated")
 
     broken.chat_model.warm_up = fail  # type: ignore[attr-defined]
-    a = Assistant(assistant.settings, assistant.index, assistant.searcher, assistant.judge,
-                  {"extractive": lambda: assistant.generator("extractive"),
-                   "local": lambda: broken}, default_mode="local")
+    a = Assistant(
+        assistant.settings,
+        assistant.index,
+        assistant.searcher,
+        assistant.judge,
+        {"extractive": lambda: assistant.generator("extractive"), "local": lambda: broken},
+        default_mode="local",
+    )
     warmup = Warmup(a)
     warmup.run()
     assert not warmup.busy and not warmup.local_ready

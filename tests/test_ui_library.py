@@ -8,6 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pdf_factory import (
+    aigc_lines,
+    make_cjk_pdf,
+    make_empty_file,
+    make_encrypted_pdf,
+    make_not_a_pdf,
+)
 
 from assistant.chain import Assistant
 from assistant.factory import build_assistant
@@ -16,13 +23,6 @@ from ingest.errors import IngestError
 from ingest.loaders import inspect
 from ingest.pipeline import Ingestor
 from ingest.settings import Settings
-from pdf_factory import (
-    aigc_lines,
-    make_cjk_pdf,
-    make_empty_file,
-    make_encrypted_pdf,
-    make_not_a_pdf,
-)
 from ui.library import Library, safe_filename
 
 
@@ -92,8 +92,9 @@ def test_a_non_pdf_is_refused_and_nothing_is_kept(library: Library, tmp_path: Pa
 
 
 def test_a_pdf_is_stored_under_the_home_and_ingested(library: Library, tmp_path: Path) -> None:
-    upload = make_cjk_pdf(tmp_path / "gradio-tmp" / "x.pdf", [aigc_lines(12, 3), aigc_lines(8)],
-                          title="上传测试")
+    upload = make_cjk_pdf(
+        tmp_path / "gradio-tmp" / "x.pdf", [aigc_lines(12, 3), aigc_lines(8)], title="上传测试"
+    )
     stages: list[str] = []
     result = library.add(upload, "../新 文档.pdf", lambda stage, done, total: stages.append(stage))
     assert result.ok, result.message

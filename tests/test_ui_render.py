@@ -16,27 +16,54 @@ from ui import render
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 STAGES = "AIGC 的发展大致可以分为三个阶段。"
-PAGE_TEXT = f"（一）AIGC 历史沿革\n结合人工智能的演进历程，{STAGES}早期萌芽阶段受限于科技水平。\n下一节"
+PAGE_TEXT = (
+    f"（一）AIGC 历史沿革\n结合人工智能的演进历程，{STAGES}早期萌芽阶段受限于科技水平。\n下一节"
+)
 
 
-def citation(passage: Passage, quote: str, marker: int | None = None, sentence: int = 0,
-             page_index: int | None = None) -> Citation:
+def citation(
+    passage: Passage,
+    quote: str,
+    marker: int | None = None,
+    sentence: int = 0,
+    page_index: int | None = None,
+) -> Citation:
     return Citation(
-        marker=marker or passage.number, chunk_id=passage.chunk_ids[0], doc_id=passage.doc_id,
-        title=passage.title, page_labels=passage.page_labels,
+        marker=marker or passage.number,
+        chunk_id=passage.chunk_ids[0],
+        doc_id=passage.doc_id,
+        title=passage.title,
+        page_labels=passage.page_labels,
         page_index=passage.page_indices[0] if page_index is None else page_index,
-        section_path=passage.section_path, quote=quote, sentence_index=sentence, support=0.9,
+        section_path=passage.section_path,
+        quote=quote,
+        sentence_index=sentence,
+        support=0.9,
     )
 
 
-def answer(text: str, *, passages: tuple[Passage, ...] = (), citations: tuple[Citation, ...] = (),
-           sentences: tuple[AnswerSentence, ...] = (), refused: bool = False,
-           standalone: str = "AIGC 的发展分为哪几个阶段？", nearest: tuple[str, ...] = (),
-           question: str = "AIGC 的发展分为哪几个阶段？") -> Answer:
+def answer(
+    text: str,
+    *,
+    passages: tuple[Passage, ...] = (),
+    citations: tuple[Citation, ...] = (),
+    sentences: tuple[AnswerSentence, ...] = (),
+    refused: bool = False,
+    standalone: str = "AIGC 的发展分为哪几个阶段？",
+    nearest: tuple[str, ...] = (),
+    question: str = "AIGC 的发展分为哪几个阶段？",
+) -> Answer:
     return Answer(
-        question=question, text=text, citations=citations, passages=passages,
-        standalone_question=standalone, refused=refused, mode="extractive",
-        timings=Timings(12.3, 45.6, 78.9), language="zh", sentences=sentences,
+        question=question,
+        text=text,
+        citations=citations,
+        passages=passages,
+        standalone_question=standalone,
+        refused=refused,
+        mode="extractive",
+        timings=Timings(12.3, 45.6, 78.9),
+        language="zh",
+        sentences=sentences,
         nearest_sections=nearest,
     )
 
@@ -61,8 +88,9 @@ def visible_text(markup: str) -> str:
 
 
 def test_answer_text_is_escaped_and_markers_link_to_their_cards() -> None:
-    markup = render.render_answer_text(f"代码 {SCRIPT} 与 {IMG}。【1】【7】", exchange_id="ab12",
-                                       cited={1})
+    markup = render.render_answer_text(
+        f"代码 {SCRIPT} 与 {IMG}。【1】【7】", exchange_id="ab12", cited={1}
+    )
     assert "<script" not in markup and "<img" not in markup
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
     assert '<a class="wp-marker" href="#wp-card-ab12-1" data-card="wp-card-ab12-1"' in markup
@@ -74,8 +102,12 @@ def test_unsupported_sentences_are_marked_and_counted() -> None:
     p = make_passage(1, STAGES)
     good = AnswerSentence(STAGES, (1,), True, 1.0)
     bad = AnswerSentence("AIGC 于 2030 年取代人类作者。", (), False, 0.0)
-    a = answer(f"{STAGES}【1】{bad.text}", passages=(p,), citations=(citation(p, STAGES),),
-               sentences=(good, bad))
+    a = answer(
+        f"{STAGES}【1】{bad.text}",
+        passages=(p,),
+        citations=(citation(p, STAGES),),
+        sentences=(good, bad),
+    )
     markup = render.render_answer(a, "ex1", no_pages)
     assert '<mark class="wp-unsupported" title="Not supported' in markup
     assert re.search(r'wp-unsupported"[^>]*>AIGC 于 2030 年取代人类作者。</mark>', markup)
@@ -83,15 +115,26 @@ def test_unsupported_sentences_are_marked_and_counted() -> None:
 
 
 def test_card_shows_document_page_section_and_the_quote_highlighted() -> None:
-    p = make_passage(2, f"前文。{STAGES}示例：{IMG}。", page_labels=["5"], page_indices=[4],
-                     section_path=("一、发展历程", "（一）AIGC 历史沿革"))
-    a = answer(f"{STAGES}【2】", passages=(p,), citations=(citation(p, STAGES),),
-               sentences=(AnswerSentence(STAGES, (2,), True, 1.0),))
+    p = make_passage(
+        2,
+        f"前文。{STAGES}示例：{IMG}。",
+        page_labels=["5"],
+        page_indices=[4],
+        section_path=("一、发展历程", "（一）AIGC 历史沿革"),
+    )
+    a = answer(
+        f"{STAGES}【2】",
+        passages=(p,),
+        citations=(citation(p, STAGES),),
+        sentences=(AnswerSentence(STAGES, (2,), True, 1.0),),
+    )
     markup = render.render_answer(a, "ex1", pages_of(p4=f"上一页。{p.text}"))
     card = re.search(r'<details class="wp-card" id="wp-card-ex1-2".*?</details>', markup, re.S)
     assert card, markup
     head = visible_text(card.group(0))
-    assert "【2】 人工智能生成内容（AIGC）白皮书 · p. 5 · 一、发展历程 › （一）AIGC 历史沿革" in head
+    assert (
+        "【2】 人工智能生成内容（AIGC）白皮书 · p. 5 · 一、发展历程 › （一）AIGC 历史沿革" in head
+    )
     assert f'<mark class="wp-quote">{html.escape(STAGES)}</mark>' in card.group(0)
     assert "<img" not in markup and html.escape(IMG) in markup
     assert "mode: extractive" in markup and "retrieve 12 ms" in markup and "total 79 ms" in markup
@@ -140,8 +183,11 @@ def test_long_passages_show_a_window_around_the_quote() -> None:
 
 
 def test_refusal_looks_like_one_and_lists_the_nearest_sections() -> None:
-    a = answer("白皮书中没有找到与该问题相关的内容。\n最接近的章节：三、治理；二、技术", refused=True,
-               nearest=("三、治理", "二、<b>技术</b>"))
+    a = answer(
+        "白皮书中没有找到与该问题相关的内容。\n最接近的章节：三、治理；二、技术",
+        refused=True,
+        nearest=("三、治理", "二、<b>技术</b>"),
+    )
     markup = render.render_answer(a, "ex", no_pages)
     assert 'class="wp-refusal"' in markup and "🚫 未找到答案" in markup
     assert "<li>三、治理</li><li>二、&lt;b&gt;技术&lt;/b&gt;</li>" in markup
@@ -150,8 +196,9 @@ def test_refusal_looks_like_one_and_lists_the_nearest_sections() -> None:
 
 def test_standalone_question_is_shown_when_it_differs() -> None:
     a = answer("……", standalone="AIGC 面临哪些问题？", question="它面临哪些问题？", refused=True)
-    assert "Searched as · 检索问题：<span class=\"wp-standalone-text\">AIGC 面临哪些问题？" in (
-        render.render_answer(a, "ex", no_pages))
+    assert 'Searched as · 检索问题：<span class="wp-standalone-text">AIGC 面临哪些问题？' in (
+        render.render_answer(a, "ex", no_pages)
+    )
     same = answer("……", standalone="它", question="它", refused=True)
     assert "wp-standalone" not in render.render_answer(same, "ex", no_pages)
     live = render.render_streaming("它面临哪些问题？", "AIGC【1", standalone="AIGC 面临哪些问题？")
@@ -160,9 +207,15 @@ def test_standalone_question_is_shown_when_it_differs() -> None:
 
 def test_answer_as_text_lists_each_source_once() -> None:
     p1, p2 = make_passage(1, STAGES), make_passage(2, "生成对抗网络由生成器和判别器组成。")
-    a = answer(f"{STAGES}【1】又一句。【1】【2】", passages=(p1, p2),
-               citations=(citation(p1, STAGES), citation(p1, STAGES, sentence=1),
-                          citation(p2, "生成对抗网络由生成器和判别器组成。", sentence=1)))
+    a = answer(
+        f"{STAGES}【1】又一句。【1】【2】",
+        passages=(p1, p2),
+        citations=(
+            citation(p1, STAGES),
+            citation(p1, STAGES, sentence=1),
+            citation(p2, "生成对抗网络由生成器和判别器组成。", sentence=1),
+        ),
+    )
     text = render.answer_as_text(a)
     assert text.startswith(f"{STAGES}【1】又一句。【1】【2】\n\nSources / 来源:\n")
     assert text.count("【1】 人工智能生成内容（AIGC）白皮书, p. 1") == 1
@@ -178,8 +231,9 @@ def test_exchange_carries_copy_text_escaped_and_the_chosen_verdict() -> None:
 
 
 def test_library_table_escapes_titles() -> None:
-    record = DocumentRecord("x.pdf", f"标题{SCRIPT}", "/h/library/x.pdf", "abc", 3, 7,
-                            ("i", "ii", "1"), 0.0)
+    record = DocumentRecord(
+        "x.pdf", f"标题{SCRIPT}", "/h/library/x.pdf", "abc", 3, 7, ("i", "ii", "1"), 0.0
+    )
     markup = render.render_library([record])
     assert "<script" not in markup and "<td>3</td><td>i–1</td><td>7</td>" in markup
     assert "library is empty" in render.render_library([])
@@ -187,8 +241,9 @@ def test_library_table_escapes_titles() -> None:
 
 @given(
     text=st.text(alphabet=st.sampled_from(list("ab<>&\"'中 \n")), max_size=30),
-    spans=st.lists(st.tuples(st.integers(-3, 33), st.integers(-3, 33),
-                             st.sampled_from(["x", "y"])), max_size=4),
+    spans=st.lists(
+        st.tuples(st.integers(-3, 33), st.integers(-3, 33), st.sampled_from(["x", "y"])), max_size=4
+    ),
 )
 def test_highlight_never_lets_markup_through(text: str, spans: list[tuple[int, int, str]]) -> None:
     markup = render.highlight(text, spans)

@@ -48,6 +48,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONCURRENCY = {"extractive": 4, "local": 1, "openai": 4}
 #: Requests that may wait in the queue before new ones are turned away.
 QUEUE_MAX = 128
+#: A chat idle this long is forgotten on the server (its page still shows it).
+SESSION_TTL_S = 12 * 3600
 EXAMPLES = [
     "AIGC 的发展分为哪几个阶段？",
     "白皮书在治理层面指出 AIGC 暴露出了哪些问题？",
@@ -100,13 +102,17 @@ def build_ui(
     mode0 = initial_mode(assistant, warmup)
 
     def status_html() -> str:
-        lines = warmup.status_lines() if warmup else ([assistant.notice] if assistant.notice
-                                                      else [])
+        lines = (
+            warmup.status_lines() if warmup else ([assistant.notice] if assistant.notice else [])
+        )
         return render.render_status(lines, busy=bool(warmup and warmup.busy))
 
-    with gr.Blocks(title="AIGC 白皮书助手 · White paper assistant", analytics_enabled=False,
-                   delete_cache=(3600, 3600)) as demo:
-        session = gr.State(ChatSession())
+    with gr.Blocks(
+        title="AIGC 白皮书助手 · White paper assistant",
+        analytics_enabled=False,
+        delete_cache=(3600, 3600),
+    ) as demo:
+        session = gr.State(ChatSession(), time_to_live=SESSION_TTL_S)
         pending_feedback = gr.State(None)
         mode_touched = gr.State(False)
 
@@ -128,54 +134,89 @@ def build_ui(
                     with gr.Group(visible=False, elem_id="wp-comment") as comment_box:
                         comment = gr.Textbox(
                             label="Optional comment on your rating · 补充说明（可选）",
-                            placeholder="What was wrong or missing?", lines=2,
+                            placeholder="What was wrong or missing?",
+                            lines=2,
                             max_length=2000,
                         )
                         send_comment = gr.Button("Send comment · 提交", size="sm")
                     comment_note = gr.HTML("", elem_id="wp-comment-note")
                     with gr.Row(equal_height=True):
                         question = gr.Textbox(
-                            show_label=False, scale=6, lines=1, max_lines=4,
-                            max_length=1000, elem_id="wp-question", autofocus=True,
+                            show_label=False,
+                            scale=6,
+                            lines=1,
+                            max_lines=4,
+                            max_length=1000,
+                            elem_id="wp-question",
+                            autofocus=True,
                             placeholder="Ask about the white paper · 请输入问题，"
-                                        "例如：AIGC 的发展分为哪几个阶段？",
+                            "例如：AIGC 的发展分为哪几个阶段？",
                         )
                         ask_buttons = {
-                            m: gr.Button("Ask · 提问", variant="primary", scale=1,
-                                         min_width=110, visible=m == mode0,
-                                         elem_classes=["wp-ask"], elem_id=f"wp-ask-{m}")
+                            m: gr.Button(
+                                "Ask · 提问",
+                                variant="primary",
+                                scale=1,
+                                min_width=110,
+                                visible=m == mode0,
+                                elem_classes=["wp-ask"],
+                                elem_id=f"wp-ask-{m}",
+                            )
                             for m in modes
                         }
                     with gr.Row():
-                        new_chat = gr.Button("New chat · 新对话", size="sm",
-                                             elem_id="wp-new-chat")
-                    gr.Examples([[q] for q in EXAMPLES], inputs=[question],
-                                label="Examples · 示例问题")
+                        new_chat = gr.Button("New chat · 新对话", size="sm", elem_id="wp-new-chat")
+                    gr.Examples(
+                        [[q] for q in EXAMPLES], inputs=[question], label="Examples · 示例问题"
+                    )
                 with gr.Column(scale=1, min_width=260):
                     gr.Markdown("### Settings · 设置")
                     mode = gr.Radio(
-                        [(MODE_LABELS.get(m, m), m) for m in modes], value=mode0,
-                        label="Mode · 模式", elem_id="wp-mode",
+                        [(MODE_LABELS.get(m, m), m) for m in modes],
+                        value=mode0,
+                        label="Mode · 模式",
+                        elem_id="wp-mode",
                     )
-                    top_k = gr.Slider(1, 10, value=assistant.settings.top_k, step=1,
-                                      label="Passages to retrieve · 检索段落数",
-                                      elem_id="wp-top-k")
-                    strict = gr.Checkbox(value=assistant.settings.strict,
-                                         label="Strict verification: drop unsupported "
-                                               "sentences · 严格核验", elem_id="wp-strict")
-                    doc = gr.Dropdown(doc_choices(assistant), value="",
-                                      label="Answer from · 限定文档", elem_id="wp-doc")
+                    top_k = gr.Slider(
+                        1,
+                        10,
+                        value=assistant.settings.top_k,
+                        step=1,
+                        label="Passages to retrieve · 检索段落数",
+                        elem_id="wp-top-k",
+                    )
+                    strict = gr.Checkbox(
+                        value=assistant.settings.strict,
+                        label="Strict verification: drop unsupported sentences · 严格核验",
+                        elem_id="wp-strict",
+                    )
+                    doc = gr.Dropdown(
+                        doc_choices(assistant),
+                        value="",
+                        label="Answer from · 限定文档",
+                        elem_id="wp-doc",
+                    )
             with gr.Tab("Library · 文档库", id="library"):
-                library_table = gr.HTML(render.render_library(library.documents()),
-                                        elem_id="wp-library")
-                upload = gr.File(label="Add a PDF · 上传 PDF", file_types=[".pdf"],
-                                 type="filepath", elem_id="wp-upload")
+                library_table = gr.HTML(
+                    render.render_library(library.documents()), elem_id="wp-library"
+                )
+                upload = gr.File(
+                    label="Add a PDF · 上传 PDF",
+                    file_types=[".pdf"],
+                    type="filepath",
+                    elem_id="wp-upload",
+                )
                 upload_status = gr.HTML("", elem_id="wp-upload-status")
-                with gr.Row(equal_height=True):
-                    remove_choice = gr.Dropdown(_doc_ids(library), label="Remove a document · "
-                                                "移除文档", elem_id="wp-remove-choice", scale=3)
-                    remove_button = gr.Button("Remove · 移除", variant="stop", scale=1,
-                                              elem_id="wp-remove")
+                with gr.Row(equal_height=False):
+                    remove_choice = gr.Dropdown(
+                        _doc_ids(library),
+                        label="Remove a document · 移除文档",
+                        elem_id="wp-remove-choice",
+                        scale=3,
+                    )
+                    remove_button = gr.Button(
+                        "Remove · 移除", variant="stop", scale=1, size="md", elem_id="wp-remove"
+                    )
         answer_json = gr.JSON(visible=False)
         timer = gr.Timer(2.0, active=bool(warmup and warmup.busy))
 
@@ -195,8 +236,13 @@ def build_ui(
         def show_mode_button(selected: str) -> list[Any]:
             return [gr.update(visible=m == selected) for m in ask_buttons]
 
-        mode.change(show_mode_button, inputs=mode, outputs=list(ask_buttons.values()),
-                    queue=False, api_visibility="private")
+        mode.change(
+            show_mode_button,
+            inputs=mode,
+            outputs=list(ask_buttons.values()),
+            queue=False,
+            api_visibility="private",
+        )
         mode.input(lambda: True, outputs=mode_touched, queue=False, api_visibility="private")
 
         # -- feedback ------------------------------------------------------------------------
@@ -204,40 +250,76 @@ def build_ui(
             data = getattr(evt, "_data", None) or {}
             if data.get("action") != "feedback":
                 return (gr.skip(),) * 6
-            outcome = rate_answer(feedback, chat, str(data.get("exchange")),
-                                  str(data.get("verdict")))
+            outcome = rate_answer(
+                feedback, chat, str(data.get("exchange")), str(data.get("verdict"))
+            )
             record_id = outcome.record.id if outcome.record else None
-            return (outcome.session, outcome.transcript, gr.update(visible=bool(record_id)),
-                    "", record_id, render.render_message(outcome.message,
-                                                         ok=bool(record_id)))
+            return (
+                outcome.session,
+                outcome.transcript,
+                gr.update(visible=bool(record_id)),
+                "",
+                record_id,
+                render.render_message(outcome.message, ok=bool(record_id)),
+            )
 
         transcript.click(
-            on_transcript_click, inputs=[session],
+            on_transcript_click,
+            inputs=[session],
             outputs=[session, transcript, comment_box, comment, pending_feedback, comment_note],
-            queue=False, api_visibility="private",
+            queue=False,
+            api_visibility="private",
         )
 
         def on_comment(feedback_id: str | None, text: str) -> tuple[Any, ...]:
-            message = comment_on_answer(feedback, feedback_id, text)
-            saved = message.startswith("Comment saved")
-            return (gr.update(visible=not saved), "" if saved else gr.skip(),
-                    render.render_message(message, ok=saved))
+            note = comment_on_answer(feedback, feedback_id, text)
+            return (
+                gr.update(visible=not note.ok),
+                "" if note.ok else gr.skip(),
+                render.render_message(note.message, ok=note.ok),
+            )
 
-        send_comment.click(on_comment, inputs=[pending_feedback, comment],
-                           outputs=[comment_box, comment, comment_note], queue=False,
-                           api_visibility="private")
-        comment.submit(on_comment, inputs=[pending_feedback, comment],
-                       outputs=[comment_box, comment, comment_note], queue=False,
-                       api_visibility="private")
+        send_comment.click(
+            on_comment,
+            inputs=[pending_feedback, comment],
+            outputs=[comment_box, comment, comment_note],
+            queue=False,
+            api_visibility="private",
+        )
+        comment.submit(
+            on_comment,
+            inputs=[pending_feedback, comment],
+            outputs=[comment_box, comment, comment_note],
+            queue=False,
+            api_visibility="private",
+        )
 
         def on_new_chat() -> tuple[Any, ...]:
             fresh = ChatSession()
-            return (fresh, render_transcript(fresh, assistant.notice), "",
-                    gr.update(visible=False), None, "", None)
+            return (
+                fresh,
+                render_transcript(fresh, assistant.notice),
+                "",
+                gr.update(visible=False),
+                None,
+                "",
+                None,
+            )
 
-        new_chat.click(on_new_chat, outputs=[session, transcript, live, comment_box,
-                                             pending_feedback, comment_note, answer_json],
-                       queue=False, api_visibility="private")
+        new_chat.click(
+            on_new_chat,
+            outputs=[
+                session,
+                transcript,
+                live,
+                comment_box,
+                pending_feedback,
+                comment_note,
+                answer_json,
+            ],
+            queue=False,
+            api_visibility="private",
+        )
 
         # -- library -------------------------------------------------------------------------
         def library_views(message: str = "", ok: bool = True) -> tuple[Any, ...]:
@@ -251,8 +333,11 @@ def build_ui(
                 known,
             )
 
-        def on_upload(path: str | None, selected_doc: str,
-                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        def on_upload(
+            path: str | None,
+            selected_doc: str,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio injects progress)
+        ) -> tuple[Any, ...]:
             if not path:
                 return (gr.skip(),) * 5
 
@@ -265,40 +350,68 @@ def build_ui(
             views = library_views(result.message, result.ok)
             return (*views[:2], _keep_doc(views[2], selected_doc, views[4]), views[3], None)
 
-        upload.upload(on_upload, inputs=[upload, doc],
-                      outputs=[upload_status, library_table, doc, remove_choice, upload],
-                      concurrency_limit=1, concurrency_id="library", api_name="upload")
+        upload.upload(
+            on_upload,
+            inputs=[upload, doc],
+            outputs=[upload_status, library_table, doc, remove_choice, upload],
+            concurrency_limit=1,
+            concurrency_id="library",
+            api_name="upload",
+        )
 
         def on_remove(doc_id: str | None, selected_doc: str) -> tuple[Any, ...]:
             if not doc_id:
-                return (render.render_message("Choose a document to remove.", ok=False),
-                        gr.skip(), gr.skip(), gr.skip())
+                return (
+                    render.render_message("Choose a document to remove.", ok=False),
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                )
             result = library.remove(doc_id)
             views = library_views(result.message, result.ok)
             return (*views[:2], _keep_doc(views[2], selected_doc, views[4]), views[3])
 
-        remove_button.click(on_remove, inputs=[remove_choice, doc],
-                            outputs=[upload_status, library_table, doc, remove_choice],
-                            concurrency_limit=1, concurrency_id="library", api_name="remove")
+        remove_button.click(
+            on_remove,
+            inputs=[remove_choice, doc],
+            outputs=[upload_status, library_table, doc, remove_choice],
+            concurrency_limit=1,
+            concurrency_id="library",
+            api_name="remove",
+        )
 
         # -- page load and the model status poll ---------------------------------------------
         def on_load() -> tuple[Any, ...]:
             views = library_views()
             return (status_html(), views[1], views[2], views[3])
 
-        demo.load(on_load, outputs=[status, library_table, doc, remove_choice], queue=False,
-                  api_visibility="private")
+        demo.load(
+            on_load,
+            outputs=[status, library_table, doc, remove_choice],
+            queue=False,
+            api_visibility="private",
+        )
 
         def on_tick(touched: bool, current: str) -> tuple[Any, ...]:
             switch: Any = gr.skip()
-            if (warmup is not None and warmup.local_ready and not touched
-                    and assistant.default_mode == "local" and current != "local"):
+            if (
+                warmup is not None
+                and warmup.local_ready
+                and not touched
+                and assistant.default_mode == "local"
+                and current != "local"
+            ):
                 switch = gr.update(value="local")
             busy = bool(warmup and warmup.busy)
             return status_html(), gr.Timer(active=busy), switch
 
-        timer.tick(on_tick, inputs=[mode_touched, mode], outputs=[status, timer, mode],
-                   queue=False, api_visibility="private")
+        timer.tick(
+            on_tick,
+            inputs=[mode_touched, mode],
+            outputs=[status, timer, mode],
+            queue=False,
+            api_visibility="private",
+        )
 
     demo.queue(max_size=QUEUE_MAX, default_concurrency_limit=1)
     return demo
@@ -309,19 +422,35 @@ def _answer_handler(
 ) -> Callable[..., Iterator[tuple[Any, ...]]]:
     """The Gradio function answering in one mode (one per concurrency group)."""
 
-    def answer(question: str, top_k: float, strict: bool, doc_id: str | None,
-               chat: ChatSession) -> Iterator[tuple[Any, ...]]:
-        options = AskOptions(mode=mode, top_k=int(top_k) if top_k else None,
-                             strict=bool(strict), doc_id=doc_id or None)
-        for view in stream_answer(assistant, chat or ChatSession(), question or "", options,
-                                  waiting_note=waiting_note(mode, warmup)):
-            yield (
-                gr.skip() if view.question is None else view.question,
-                view.live,
-                gr.skip() if view.transcript is None else view.transcript,
-                gr.skip() if view.session is None else view.session,
-                gr.skip() if view.answer is None else view.answer,
-            )
+    def answer(
+        question: str, top_k: float, strict: bool, doc_id: str | None, chat: ChatSession
+    ) -> Iterator[tuple[Any, ...]]:
+        options = AskOptions(
+            mode=mode,
+            top_k=int(top_k) if top_k else None,
+            strict=bool(strict),
+            doc_id=doc_id or None,
+        )
+        views = stream_answer(
+            assistant,
+            chat or ChatSession(),
+            question or "",
+            options,
+            waiting_note=waiting_note(mode, warmup),
+        )
+        try:
+            for view in views:
+                yield (
+                    gr.skip() if view.question is None else view.question,
+                    view.live,
+                    gr.skip() if view.transcript is None else view.transcript,
+                    gr.skip() if view.session is None else view.session,
+                    gr.skip() if view.answer is None else view.answer,
+                )
+        except Exception as exc:  # a bug or a broken backend: say so where the answer was
+            log.exception("answering %r in %s mode failed", question, mode)
+            failed = render.render_error(question, f"answering failed: {exc}")
+            yield question, failed, gr.skip(), gr.skip(), gr.skip()
 
     answer.__name__ = f"ask_{mode}"
     return answer
@@ -341,14 +470,27 @@ def _keep_doc(update: Any, selected: str, known: set[str]) -> Any:
 def theme() -> gr.themes.Base:
     """Gradio's default look with local fonts only (no font is fetched from the web)."""
     return gr.themes.Default(
-        font=["Noto Sans CJK SC", "WenQuanYi Zen Hei", "PingFang SC", "Microsoft YaHei",
-              "system-ui", "sans-serif"],
+        font=[
+            "Noto Sans CJK SC",
+            "WenQuanYi Zen Hei",
+            "PingFang SC",
+            "Microsoft YaHei",
+            "system-ui",
+            "sans-serif",
+        ],
         font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
     )
 
 
-def launch(demo: gr.Blocks, settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
-           prevent_thread_lock: bool = False, quiet: bool = False) -> Any:
+def launch(
+    demo: gr.Blocks,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> Any:
     """Serve the Blocks: loopback by default, never a share link, login if configured."""
     return demo.launch(
         server_name=host,
@@ -364,6 +506,8 @@ def launch(demo: gr.Blocks, settings: Settings, *, host: str = "127.0.0.1", port
         pwa=False,
         mcp_server=False,
         enable_monitoring=False,
+        run_history=False,  # it offers syncing runs to a Hugging Face bucket
+        footer_links=["api", "settings"],
         theme=theme(),
         css=(STATIC / "app.css").read_text(encoding="utf-8"),
     )

@@ -568,8 +568,12 @@ def validate_set(path: Path, as_json: bool) -> None:
 
 
 @main.command("ui")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind; 0.0.0.0 exposes the UI to your network.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; 0.0.0.0 exposes the UI to your network.",
+)
 @click.option("--port", type=int, default=7860, show_default=True, help="Port to listen on.")
 @click.pass_obj
 def ui_command(settings: Settings, host: str, port: int) -> None:
@@ -596,8 +600,13 @@ def feedback_group() -> None:
 
 
 @feedback_group.command("export")
-@click.option("--to-eval", "to_eval", type=click.Path(path_type=Path), required=True,
-              help="JSONL file to write the eval-set candidates to.")
+@click.option(
+    "--to-eval",
+    "to_eval",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="JSONL file to write the eval-set candidates to.",
+)
 @click.option("--append", is_flag=True, help="Add to an existing file (skipping ids in it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
@@ -611,41 +620,97 @@ def feedback_export(settings: Settings, to_eval: Path, append: bool, as_json: bo
     from ui.feedback import FeedbackStore, export_eval_candidates, feedback_path
 
     with _user_errors():
-        result = export_eval_candidates(FeedbackStore(feedback_path(settings.home)), to_eval,
-                                        append=append)
+        result = export_eval_candidates(
+            FeedbackStore(feedback_path(settings.home)), to_eval, append=append
+        )
     payload = {"written": result.written, "skipped": result.skipped, "path": str(result.path)}
     text = f"wrote {result.written} candidate(s) to {result.path}" + (
-        f" ({result.skipped} already there)" if result.skipped else "")
+        f" ({result.skipped} already there)" if result.skipped else ""
+    )
     _emit(as_json, payload, text + "; fill in reference_answer, evidence and key_facts")
 
 
 @main.command()
-@click.option("--runs", type=click.IntRange(1), default=3, show_default=True,
-              help="Repeats of every timed figure (median, min and max are reported).")
-@click.option("--queries", type=click.IntRange(1), default=200, show_default=True,
-              help="Warm retrieval queries per run (Chinese and English).")
-@click.option("--answers", type=click.IntRange(1), default=20, show_default=True,
-              help="Questions of the extractive answer timings.")
-@click.option("--llm-questions", type=click.IntRange(0), default=10, show_default=True,
-              help="Questions of the local LLM timings (0 skips them).")
-@click.option("--only", default=None,
-              help="Comma-separated sections: ingest, quality, retrieval, extractive, local, "
-                   "cold, ui, server, scale (default: all but scale).")
-@click.option("--scale", is_flag=True,
-              help="Add the 55/500/2,000-page synthetic series (about an hour with e5).")
-@click.option("--scale-pages", default="55,500,2000", show_default=True,
-              help="Corpus sizes of the scale series, in pages.")
-@click.option("--scale-embedding", default=None,
-              help="Embedding of the scale series (default: WHITEPAPER_EMBEDDING); "
-                   "hash:384 times the pipeline without the model.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bench"),
-              show_default=True, help="Folder of results.json, results.md and profiles/.")
+@click.option(
+    "--runs",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Repeats of every timed figure (median, min and max are reported).",
+)
+@click.option(
+    "--queries",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Warm retrieval queries per run (Chinese and English).",
+)
+@click.option(
+    "--answers",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Questions of the extractive answer timings.",
+)
+@click.option(
+    "--llm-questions",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Questions of the local LLM timings (0 skips the local LLM everywhere).",
+)
+@click.option(
+    "--llm-runs",
+    type=click.IntRange(1),
+    default=None,
+    help="Repeats of the local LLM timings (default: --runs).",
+)
+@click.option(
+    "--only",
+    default=None,
+    help="Comma-separated sections: ingest, quality, retrieval, extractive, local, "
+    "cold, ui, server, scale (default: all but scale).",
+)
+@click.option(
+    "--scale",
+    is_flag=True,
+    help="Add the 55/500/2,000-page synthetic series (about an hour with e5).",
+)
+@click.option(
+    "--scale-pages",
+    default="55,500,2000",
+    show_default=True,
+    help="Corpus sizes of the scale series, in pages.",
+)
+@click.option(
+    "--scale-embedding",
+    default=None,
+    help="Embedding of the scale series (default: WHITEPAPER_EMBEDDING); "
+    "hash:384 times the pipeline without the model.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("bench"),
+    show_default=True,
+    help="Folder of results.json, results.md and profiles/.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def bench(
-    settings: Settings, runs: int, queries: int, answers: int, llm_questions: int,
-    only: str | None, scale: bool, scale_pages: str, scale_embedding: str | None,
-    out_dir: Path, as_json: bool,
+    settings: Settings,
+    runs: int,
+    queries: int,
+    answers: int,
+    llm_questions: int,
+    llm_runs: int | None,
+    only: str | None,
+    scale: bool,
+    scale_pages: str,
+    scale_embedding: str | None,
+    out_dir: Path,
+    as_json: bool,
 ) -> None:
     """Measure ingest, retrieval, answers, cold start and memory beside the tutorial pipeline.
 
@@ -662,9 +727,15 @@ def bench(
 
     with _user_errors():
         config = BenchConfig(
-            runs=runs, queries=queries, answers=answers, llm_questions=llm_questions,
-            sections=parse_sections(only, scale), scale_pages=parse_pages(scale_pages),
-            scale_embedding=scale_embedding, profiles_dir=out_dir / "profiles",
+            runs=runs,
+            queries=queries,
+            answers=answers,
+            llm_questions=llm_questions,
+            llm_runs=llm_runs,
+            sections=parse_sections(only, scale),
+            scale_pages=parse_pages(scale_pages),
+            scale_embedding=scale_embedding,
+            profiles_dir=out_dir / "profiles",
         )
         results = run_bench(settings, config)
         json_path, md_path = write_results(results, out_dir)
@@ -674,9 +745,12 @@ def bench(
         f"{t['value'] if t['value'] is not None else '—'} {t['unit']} ({t['limit']}; {t['margin']})"
         for t in merged["targets"]
     ]
-    failed = [f"section {k}: {v.get('error')}" for k, v in results["sections"].items()
-              if v.get("status") == "error"]
-    lines += failed + [f"wrote {json_path} and {md_path}"]
+    failed = [
+        f"section {k}: {v.get('error')}"
+        for k, v in results["sections"].items()
+        if v.get("status") == "error"
+    ]
+    lines += [*failed, f"wrote {json_path} and {md_path}"]
     _emit(as_json, merged, "\n".join(lines))
     if failed:
         sys.exit(1)

@@ -196,8 +196,9 @@ class ExportResult:
     path: Path
 
 
-def export_eval_candidates(store: FeedbackStore, target: Path, *, append: bool = False
-                           ) -> ExportResult:
+def export_eval_candidates(
+    store: FeedbackStore, target: Path, *, append: bool = False
+) -> ExportResult:
     """Write the 👎 items as eval candidates (JSONL) to ``target``.
 
     Refuses to overwrite an existing file unless ``append`` (then ids already there are

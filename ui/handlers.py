@@ -64,9 +64,12 @@ class ChatSession:
         return ChatSession((*self.exchanges, exchange))
 
     def rated(self, exchange_id: str, verdict: Verdict) -> ChatSession:
-        return ChatSession(tuple(
-            replace(ex, verdict=verdict) if ex.id == exchange_id else ex for ex in self.exchanges
-        ))
+        return ChatSession(
+            tuple(
+                replace(ex, verdict=verdict) if ex.id == exchange_id else ex
+                for ex in self.exchanges
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -120,42 +123,57 @@ def stream_answer(
     last_render = 0.0
     try:
         for event in assistant.stream(
-            question, history, mode=options.mode, strict=options.strict,
-            doc_id=options.doc_id, top_k=options.top_k,
+            question,
+            history,
+            mode=options.mode,
+            strict=options.strict,
+            doc_id=options.doc_id,
+            top_k=options.top_k,
         ):
             if event.kind == "standalone":
                 standalone = event.data
-                yield ChatView(live=render.render_streaming(question, "", standalone=standalone,
-                                                            status=status))
+                yield ChatView(
+                    live=render.render_streaming(question, "", standalone=standalone, status=status)
+                )
             elif event.kind == "passages":
                 passages: tuple[Passage, ...] = event.data
                 status = f"Writing from {len(passages)} passages… · 正在作答…"
-                yield ChatView(live=render.render_streaming(question, "", standalone=standalone,
-                                                            status=status))
+                yield ChatView(
+                    live=render.render_streaming(question, "", standalone=standalone, status=status)
+                )
             elif event.kind == "token":
                 text += event.data
                 now = time.monotonic()
                 if now - last_render >= STREAM_RENDER_INTERVAL_S:
                     last_render = now
-                    yield ChatView(live=render.render_streaming(
-                        question, text, standalone=standalone, status=status))
+                    yield ChatView(
+                        live=render.render_streaming(
+                            question, text, standalone=standalone, status=status
+                        )
+                    )
             elif event.kind == "answer":
                 answer: Answer = event.data
                 exchange = _exchange(assistant, question, history, answer, options.doc_id)
                 done = session.added(exchange)
-                yield ChatView(live="", transcript=render_transcript(done), session=done,
-                               answer=answer_summary(answer))
+                yield ChatView(
+                    live="",
+                    transcript=render_transcript(done),
+                    session=done,
+                    answer=answer_summary(answer),
+                )
                 return
     except WhitepaperError as exc:
         yield ChatView(live=render.render_error(question, str(exc)), question=question)
 
 
-def _exchange(assistant: Assistant, question: str, history: list[Turn], answer: Answer,
-              doc_id: str | None) -> Exchange:
+def _exchange(
+    assistant: Assistant, question: str, history: list[Turn], answer: Answer, doc_id: str | None
+) -> Exchange:
     exchange_id = uuid.uuid4().hex[:12]
     html = render.render_answer(answer, exchange_id, assistant.index.page_text)
-    return Exchange(exchange_id, question, tuple(history), answer, html,
-                    render.answer_as_text(answer), doc_id)
+    return Exchange(
+        exchange_id, question, tuple(history), answer, html, render.answer_as_text(answer), doc_id
+    )
 
 
 def answer_summary(answer: Answer) -> dict[str, Any]:
@@ -188,29 +206,45 @@ class FeedbackOutcome:
     message: str
 
 
-def rate_answer(store: FeedbackStore, session: ChatSession, exchange_id: str,
-                verdict: str) -> FeedbackOutcome:
+def rate_answer(
+    store: FeedbackStore, session: ChatSession, exchange_id: str, verdict: str
+) -> FeedbackOutcome:
     """Record 👍/👎 on one answer of the session (a new rating replaces the old one)."""
     exchange = session.find(exchange_id)
     if exchange is None or verdict not in ("up", "down"):
-        return FeedbackOutcome(session, render_transcript(session), None,
-                               "That answer is no longer in this chat.")
+        return FeedbackOutcome(
+            session, render_transcript(session), None, "That answer is no longer in this chat."
+        )
     vote: Verdict = "up" if verdict == "up" else "down"
-    record = store.rate(exchange.id, exchange.answer, exchange.history, vote,
-                        doc_id=exchange.doc_id)
+    record = store.rate(
+        exchange.id, exchange.answer, exchange.history, vote, doc_id=exchange.doc_id
+    )
     rated = session.rated(exchange.id, vote)
-    return FeedbackOutcome(rated, render_transcript(rated), record,
-                           "Thanks! Add a comment below if you like · 可在下方补充说明")
+    return FeedbackOutcome(
+        rated,
+        render_transcript(rated),
+        record,
+        "Thanks! Add a comment below if you like · 可在下方补充说明",
+    )
 
 
-def comment_on_answer(store: FeedbackStore, feedback_id: str | None, comment: str) -> str:
-    """Attach the optional comment to the last rating; returns a short confirmation."""
+@dataclass(frozen=True)
+class Note:
+    """A one-line result for the reader."""
+
+    ok: bool
+    message: str
+
+
+def comment_on_answer(store: FeedbackStore, feedback_id: str | None, comment: str) -> Note:
+    """Attach the optional comment to the last rating."""
     if not feedback_id:
-        return "Rate an answer with 👍 or 👎 first."
+        return Note(False, "Rate an answer with 👍 or 👎 first.")
     if not comment.strip():
-        return "The comment is empty."
-    record = store.comment(feedback_id, comment)
-    return "Comment saved · 已保存" if record else "That rating was not found."
+        return Note(False, "The comment is empty.")
+    if store.comment(feedback_id, comment) is None:
+        return Note(False, "That rating was not found.")
+    return Note(True, "Comment saved · 已保存")
 
 
 # -- background warm-up ---------------------------------------------------------------------
@@ -219,7 +253,7 @@ def comment_on_answer(store: FeedbackStore, feedback_id: str | None, comment: st
 @dataclass
 class _WarmState:
     index: str = "pending"  # pending | ready | failed
-    local: str = "absent"   # absent | pending | loading | ready | failed
+    local: str = "absent"  # absent | pending | loading | ready | failed
     error: str = ""
     local_seconds: float | None = None
     lines: list[str] = field(default_factory=list)
@@ -246,8 +280,7 @@ class Warmup:
 
     def start(self) -> threading.Thread:
         if self._thread is None:
-            self._thread = threading.Thread(target=self.run, name="whitepaper-warmup",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self.run, name="whitepaper-warmup", daemon=True)
             self._thread.start()
         return self._thread
 
@@ -301,13 +334,16 @@ class Warmup:
         elif s.index == "failed":
             lines.append(f"The search index could not be loaded: {s.error}")
         if s.local in ("pending", "loading") and not self.local_ready:
-            lines.append("The local model is loading · 本地模型加载中 — answers use extractive "
-                         "mode until it is ready.")
+            lines.append(
+                "The local model is loading · 本地模型加载中 — answers use extractive "
+                "mode until it is ready."
+            )
         elif s.local == "failed":
             lines.append(f"The local model is unavailable ({s.error}); extractive mode answers.")
         elif s.local == "ready" and s.local_seconds is not None:
-            lines.append(f"The local model is ready (loaded in {s.local_seconds:.0f} s) · "
-                         "本地模型已就绪")
+            lines.append(
+                f"The local model is ready (loaded in {s.local_seconds:.0f} s) · 本地模型已就绪"
+            )
         return lines
 
 
@@ -322,13 +358,16 @@ def initial_mode(assistant: Assistant, warmup: Warmup | None) -> str:
 def waiting_note(mode: str, warmup: Warmup | None) -> str | None:
     """What a local-mode question says while the model is still loading."""
     if mode == "local" and warmup is not None and not warmup.local_ready:
-        return ("The local model is still loading; your question waits for it (or switch to "
-                "extractive mode) · 本地模型加载中，请稍候")
+        return (
+            "The local model is still loading; your question waits for it (or switch to "
+            "extractive mode) · 本地模型加载中，请稍候"
+        )
     return None
 
 
 def doc_choices(assistant: Assistant) -> list[tuple[str, str]]:
     """Choices of the "restrict to one document" dropdown: ("label", doc_id); "" = all."""
     docs = assistant.index.documents()
-    return [("All documents · 全部文档", "")] + [(f"{d.title} ({d.doc_id})", d.doc_id)
-                                                 for d in docs]
+    return [("All documents · 全部文档", "")] + [
+        (f"{d.title} ({d.doc_id})", d.doc_id) for d in docs
+    ]

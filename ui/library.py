@@ -93,8 +93,9 @@ class Library:
                 "renamed to .pdf; download or export the real PDF"
             )
 
-    def add(self, upload: Path, original_name: str | None = None,
-            progress: Progress | None = None) -> LibraryResult:
+    def add(
+        self, upload: Path, original_name: str | None = None, progress: Progress | None = None
+    ) -> LibraryResult:
         """Check, store and ingest an uploaded PDF. Never raises for a bad file."""
         from ingest.pipeline import Ingestor
 
@@ -113,8 +114,12 @@ class Library:
                 target = self.folder / name
                 backup = self._set_aside(target)
                 staged.replace(target)
-                ingestor = Ingestor(self.settings, self.assistant.searcher.embeddings,
-                                    self.assistant.index, progress=progress or _quiet)
+                ingestor = Ingestor(
+                    self.settings,
+                    self.assistant.searcher.embeddings,
+                    self.assistant.index,
+                    progress=progress or _quiet,
+                )
                 outcome = ingestor.ingest([target]).outcomes[0]
                 if outcome.status == "failed":
                     self._restore(target, backup)
@@ -145,8 +150,9 @@ class Library:
             source = Path(record.source_file).resolve()
             if source.parent == self.folder.resolve():  # never delete files outside the library
                 source.unlink(missing_ok=True)
-        return LibraryResult(True, f"removed {record.doc_id} ({record.n_chunks} chunks)",
-                             record.doc_id)
+        return LibraryResult(
+            True, f"removed {record.doc_id} ({record.n_chunks} chunks)", record.doc_id
+        )
 
     def _set_aside(self, target: Path) -> Path | None:
         if not target.exists():

@@ -170,14 +170,18 @@ def render_answer_text(
 
 
 def _plain(text: str, start: int, end: int, unsupported: Sequence[tuple[int, int]]) -> str:
-    spans = [(max(a, start) - start, min(b, end) - start, "wp-unsupported")
-             for a, b in unsupported if a < end and b > start]
+    spans = [
+        (max(a, start) - start, min(b, end) - start, "wp-unsupported")
+        for a, b in unsupported
+        if a < end and b > start
+    ]
     html = highlight(text[start:end], spans)
     return html.replace('<mark class="wp-unsupported">', _UNSUPPORTED_MARK)
 
 
-def render_streaming(question: str, text: str, *, standalone: str | None = None,
-                     status: str = "") -> str:
+def render_streaming(
+    question: str, text: str, *, standalone: str | None = None, status: str = ""
+) -> str:
     """The answer being written: question, what was searched, the text so far."""
     parts = [_user_turn(question), '<div class="wp-bot wp-streaming">']
     if standalone and standalone != question:
@@ -209,7 +213,9 @@ def render_answer(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
     else:
         unsupported = [s.text for s in answer.sentences if not s.supported]
         body = render_answer_text(
-            answer.text, exchange_id=exchange_id, unsupported=unsupported,
+            answer.text,
+            exchange_id=exchange_id,
+            unsupported=unsupported,
             cited={c.marker for c in answer.citations},
         )
         parts.append(f'<div class="wp-answer">{body}</div>')
@@ -273,7 +279,7 @@ def render_cards(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
         return ""
     return (
         '<div class="wp-sources"><div class="wp-sources-head">Sources · 来源</div>'
-        f'{"".join(cards)}</div>'
+        f"{''.join(cards)}</div>"
     )
 
 
@@ -318,8 +324,12 @@ def render_card(
 
 
 def render_page(
-    passage: Passage, page_index: int, quotes: Sequence[str], pages: PageLookup,
-    *, quoted: bool = False,
+    passage: Passage,
+    page_index: int,
+    quotes: Sequence[str],
+    pages: PageLookup,
+    *,
+    quoted: bool = False,
 ) -> str:
     """One page's whole text, the passage and the quotes on it highlighted."""
     found = pages(passage.content_hash, page_index)
@@ -356,13 +366,16 @@ def _standalone(standalone: str) -> str:
 # -- the conversation -----------------------------------------------------------------------
 
 
-def render_exchange(exchange_id: str, question: str, answer_html: str, copy_text: str,
-                    verdict: str | None) -> str:
+def render_exchange(
+    exchange_id: str, question: str, answer_html: str, copy_text: str, verdict: str | None
+) -> str:
     """A finished question and answer, with copy and 👍/👎 buttons."""
     pressed = {v: ' aria-pressed="true"' if verdict == v else "" for v in ("up", "down")}
     recorded = (
         f'<span class="wp-feedback-done">feedback recorded {"👍" if verdict == "up" else "👎"}'
-        "</span>" if verdict else ""
+        "</span>"
+        if verdict
+        else ""
     )
     return (
         f'<section class="wp-exchange" id="wp-ex-{esc(exchange_id)}" '

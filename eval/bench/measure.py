@@ -13,6 +13,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -60,9 +61,9 @@ def latency_stats(samples_ms: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def summarize_runs(runs: Sequence[Mapping[str, Any]], keys: Sequence[str] = ("p50", "p95")) -> (
-    dict[str, Any]
-):
+def summarize_runs(
+    runs: Sequence[Mapping[str, Any]], keys: Sequence[str] = ("p50", "p95")
+) -> dict[str, Any]:
     """For per-run stats dicts: ``{key: summarize(run[key] for run in runs)}``."""
     return {key: summarize([r.get(key) for r in runs], digits=2) for key in keys}
 
@@ -153,43 +154,64 @@ class ChildRun:
         )
 
 
+# Linux keeps a process's ru_maxrss across fork+exec: a child spawned by this (large) process
+# would report at least this process's peak. A small launcher that forks the real command
+# starts it with a fresh high-water mark and reports the command's own ru_maxrss.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_child(
     argv: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 900
 ) -> ChildRun:
     """Start a process, time its first stdout byte and its exit, and read its peak RSS.
 
     The clock starts just before the process is spawned, so interpreter start and imports
-    count. Peak RSS is the child's own ``ru_maxrss`` (from ``wait4``), not that of this process.
+    count (plus the launcher's own start, about 20 ms). Peak RSS is the command's own
+    ``ru_maxrss``, read through :data:`_LAUNCHER`.
     """
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        list(argv),
-        env=dict(env) if env is not None else None,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    err_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
-    reader.start()
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        first = proc.stdout.read(1)
-        first_s = time.perf_counter() - started if first else None
-        rest = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        exit_s = time.perf_counter() - started
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    reader.join(timeout=10)
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as report:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, report.name, *argv],
+            env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        err_chunks: list[bytes] = []
+        stderr = proc.stderr
+        reader = threading.Thread(target=lambda: err_chunks.append(stderr.read()), daemon=True)
+        reader.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            first = proc.stdout.read(1)
+            first_s = time.perf_counter() - started if first else None
+            rest = proc.stdout.read()
+            proc.wait()
+            exit_s = time.perf_counter() - started
+        finally:
+            timer.cancel()
+        reader.join(timeout=10)
+        maxrss_kb = report.read().strip()
     return ChildRun(
         argv=tuple(argv),
         returncode=proc.returncode,
         first_output_s=first_s,
         exit_s=exit_s,
-        peak_rss_bytes=usage.ru_maxrss * 1024,
+        peak_rss_bytes=int(maxrss_kb) * 1024 if maxrss_kb else 0,
         stdout=(first + rest).decode("utf-8", "replace"),
         stderr=b"".join(err_chunks).decode("utf-8", "replace"),
     )
@@ -228,7 +250,10 @@ class ServedRun:
 
 
 def time_to_http_ok(
-    argv: Sequence[str], url: str, env: Mapping[str, str] | None = None, timeout: float = 180,
+    argv: Sequence[str],
+    url: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
     log_path: Path | None = None,
 ) -> ServedRun:
     """Spawn a server, time it to the first HTTP 200 on ``url``, read its memory, stop it."""
@@ -329,11 +354,14 @@ class Profile:
 
 
 @contextmanager
-def profiled(out: Path, stages: Mapping[str, str], interval: float = 0.001) -> Iterator[list[Profile]]:
+def profiled(
+    out: Path, stages: Mapping[str, str], interval: float = 0.001
+) -> Iterator[list[Profile]]:
     """Profile the block with pyinstrument; write a text report to ``out``.
 
     ``stages`` maps function names (``"Class.method"`` or ``"function"``) to stage names; the
-    time of the outermost frame of each function is added to its stage (nested calls are not counted twice), the rest is "other".
+    time of the outermost frame of each function is added to its stage (nested calls are not
+    counted twice), the rest is "other".
     The yielded list receives the :class:`Profile` when the block ends.
     """
     from pyinstrument import Profiler

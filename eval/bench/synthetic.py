@@ -1,4 +1,4 @@
-"""A synthetic corpus for the scale benchmark: the white paper's pages with varied numbers and names.
+"""The synthetic corpus of the scale benchmark: white paper pages with varied numbers and names.
 
 Document ``v`` of the corpus is the 55-page white paper in which every number of two or more
 digits is replaced by another of the same length and every company, product or institution
@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "data" / "aigc-whitepaper-2022" / "build_pdf.py"
@@ -33,9 +34,26 @@ _MODULE_NAME = "aigc_whitepaper_build_pdf"
 
 #: Names in the white paper that each synthetic document replaces with invented ones.
 NAMES = (
-    "中国信息通信研究院", "京东探索研究院", "科大讯飞", "新华社", "英伟达", "百度", "腾讯",
-    "阿里", "京东", "微软", "谷歌", "华为", "央视", "OpenAI", "DeepMind", "Roblox", "Gucci",
-    "Gartner", "Meta", "IBM",
+    "中国信息通信研究院",
+    "京东探索研究院",
+    "科大讯飞",
+    "新华社",
+    "英伟达",
+    "百度",
+    "腾讯",
+    "阿里",
+    "京东",
+    "微软",
+    "谷歌",
+    "华为",
+    "央视",
+    "OpenAI",
+    "DeepMind",
+    "Roblox",
+    "Gucci",
+    "Gartner",
+    "Meta",
+    "IBM",
 )
 _ZH_SYLLABLES = "星云澜启明曜衡远拓极智航鸿瀚青岚朗睿峰川泽熙宸越"
 _ZH_SUFFIXES = ("科技", "智能", "数科", "研究院", "传媒", "集团")
@@ -57,7 +75,7 @@ def load_build_module() -> ModuleType:
 
 
 @functools.cache
-def _source_pages() -> list[object]:
+def _source_pages() -> list[Any]:
     """The white paper's pages parsed from ``source.txt`` (once per process)."""
     return list(load_build_module().load_pages())
 
@@ -91,7 +109,7 @@ def vary_line(line: str, rng: random.Random, names: dict[str, str]) -> str:
     return _NUMBER.sub(number, line)
 
 
-def variant_specs(variant: int, seed: int = 0) -> list[object]:
+def variant_specs(variant: int, seed: int = 0) -> list[Any]:
     """The drawable pages (``build_pdf.PageSpec``) of document ``variant``."""
     build = load_build_module()
     names = invented_names(variant, seed)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -151,12 +152,10 @@ class TutorialPipeline:
                 ids=[str(uuid.uuid4()) for _ in part],
                 documents=[c.page_content for c in part],
                 metadatas=[c.metadata for c in part],
-                embeddings=[list(v) for v in vectors[i : i + batch]],
+                embeddings=np.asarray(vectors[i : i + batch], dtype=np.float32),
             )
         self._collection = collection
-        return TutorialIngest(
-            len(pages), len(chunks), time.perf_counter() - started, embed_seconds
-        )
+        return TutorialIngest(len(pages), len(chunks), time.perf_counter() - started, embed_seconds)
 
     def retrieve(self, question: str) -> list[Document]:
         """The top-k chunks by dense similarity (``retriever.invoke(question)``)."""
