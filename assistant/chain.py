@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -129,6 +130,7 @@ class Assistant:
         self.default_mode = default_mode
         self.notice = notice
         self.rule_rewriter = RuleRewriter()
+        self._lock = threading.RLock()
 
     @property
     def modes(self) -> list[str]:
@@ -140,16 +142,18 @@ class Assistant:
                 f"mode {mode!r} is not available (available: {', '.join(self._factories)}); for "
                 "openai set WHITEPAPER_OPENAI_BASE_URL and WHITEPAPER_OPENAI_MODEL"
             )
-        if mode not in self._generators:
-            self._generators[mode] = self._factories[mode]()
-        return self._generators[mode]
+        with self._lock:  # two first requests must not build (and load) a model twice
+            if mode not in self._generators:
+                self._generators[mode] = self._factories[mode]()
+            return self._generators[mode]
 
     def model_judge(self) -> SupportJudge:
         if self._model_judge_factory is None:
             raise ModelUnavailable("no model judge is configured: install the local model")
-        if self._model_judge is None:
-            self._model_judge = self._model_judge_factory()
-        return self._model_judge
+        with self._lock:
+            if self._model_judge is None:
+                self._model_judge = self._model_judge_factory()
+            return self._model_judge
 
     def stream(
         self,

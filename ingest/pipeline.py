@@ -40,6 +40,16 @@ def version_hash(file_hash: str, settings: Settings) -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()
 
 
+_PLACEHOLDER_TITLES = {"untitled", "untitled document", "(anonymous)", "anonymous", "title"}
+
+
+def _usable_title(title: str | None) -> str | None:
+    """A document's own title, unless it is a tool's placeholder such as "untitled"."""
+    if not title or title.strip().lower() in _PLACEHOLDER_TITLES:
+        return None
+    return title.strip()
+
+
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
@@ -208,7 +218,7 @@ class Ingestor:
         doc = clean_pages(
             pages,
             doc_id=source.doc_id,
-            title=title or source.path.stem,
+            title=_usable_title(title) or source.path.stem,
             source_file=str(source.path),
             content_hash=source.content_hash,
             strip_furniture=self.settings.strip_headers,
