@@ -269,35 +269,27 @@ def test_local_strict_mode_refuses_instead_of_an_unsupported_answer(local: Assis
 
 
 @needs_local_model
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="the condensed question is right (生成对抗网络的提出年份是什么？) but the model answers "
-    "2012年 citing the 2012 simultaneous-interpretation passage, and the lexical check accepts it",
-)
 def test_local_follow_up_year(local: Assistant) -> None:
     answer = local.ask("它是哪一年被提出的？", GAN_HISTORY, mode="local")
+    assert "生成对抗网络" in answer.standalone_question
     assert_cited(answer)
     assert "2014" in answer.text
 
 
 @needs_local_model
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="a correct English answer (A GAN consists of a generator and a discriminator.) is "
-    "flagged unsupported and left uncited: the cross-lingual e5 score stays under the judge's "
-    "threshold",
-)
 def test_local_english_answer_about_gan_is_cited(local: Assistant) -> None:
     answer = local.ask("What does a generative adversarial network consist of?", mode="local")
+    assert answer.language == "en"
     assert_cited(answer)
     assert all(s.supported for s in answer.sentences)
+    assert "generator" in answer.text and "discriminator" in answer.text
 
 
 @needs_local_model
 @pytest.mark.xfail(
     raises=AssertionError,
-    reason="not refused: the model writes 生成对抗网络最早是由生成对抗网络…被提出。, which the "
-    "lexical check accepts (its words and Latin terms are all in the passage)",
+    reason="not refused: the model invents 生成对抗网络最早是由艾伦·图灵提出的。【1】【4】; the "
+    "checker flags it unsupported, but outside strict mode a flagged answer is still shown",
 )
 def test_local_refuses_who_invented_gans(local: Assistant) -> None:
     assert_refused(local.ask("生成对抗网络最早是由哪位研究者提出的？", mode="local"))
