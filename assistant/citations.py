@@ -32,6 +32,8 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})\"|「([^」]{1,40})」")
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]|[A-Za-z]")
 _CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+# English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
+_TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
 
 @dataclass
@@ -114,9 +116,23 @@ def hard_terms(sentence: str) -> list[str]:
         terms += [
             w
             for w in words[1:] + words[:1]
-            if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w)) and len(w) >= 2
+            if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w))
+            and len(w) >= 2
+            and not _TRANSLATED.match(w)
         ]
     return [t for t in terms if _CONTENT.search(t)]
+
+
+def _bare_facts(sentence: str, terms: list[str]) -> bool:
+    """Whether a sentence is little more than its terms ("2012", "43.25 万美元", "GAN.")."""
+    rest = sentence
+    for term in terms:
+        rest = rest.replace(term, " ")
+    return (
+        bool(terms)
+        and len(re.findall(r"[A-Za-z]{2,}", rest)) <= 2
+        and not re.search(r"[\u3400-\u9fff]{3,}", rest)
+    )
 
 
 def _bigrams(text: str) -> set[str]:
@@ -157,8 +173,11 @@ class LexicalJudge:
 
     def score(self, sentence: str, passage: str) -> float:
         norm_passage = _normal(passage)
-        if any(_normal(t) not in norm_passage for t in hard_terms(sentence)):
+        terms = hard_terms(sentence)
+        if any(_normal(t) not in norm_passage for t in terms):
             return 0.0
+        if _bare_facts(sentence, terms):
+            return 1.0  # a short answer ("2012", "43.25【1】") is its terms, all present
         if detect_language(sentence) == "zh" or self.embeddings is None:
             return bigram_overlap(sentence, passage)
         return self._semantic(sentence, passage)
