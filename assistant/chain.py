@@ -189,24 +189,17 @@ class Assistant:
 
         nearest = nearest_sections(result.passages)
         if self._should_refuse(standalone, language, result):
-            text = refusal_text(language, nearest)
-            yield Event("token", text)
-            yield Event(
-                "answer",
-                self._answer(
-                    question,
-                    standalone,
-                    text,
-                    result,
-                    mode,
-                    language,
-                    retrieve_ms,
-                    None,
-                    started,
-                    refused=True,
-                    nearest=nearest,
-                ),
+            refusal = self._refusal(
+                question,
+                standalone,
+                result,
+                mode,
+                language,
+                nearest,
+                Timings(round(retrieve_ms, 1), None, _elapsed_ms(started)),
             )
+            yield Event("token", refusal.text)
+            yield Event("answer", refusal)
             return
 
         request = GenerationRequest(question, standalone, language, result.passages, tuple(history))
@@ -222,22 +215,10 @@ class Assistant:
         judge = self.model_judge() if verify == "model" else self.judge
         checked = check_answer(raw, result.passages, judge, strict=strict)
         if looks_like_refusal(raw) or not checked.sentences:
-            text = refusal_text(language, nearest)
+            timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Event(
                 "answer",
-                self._answer(
-                    question,
-                    standalone,
-                    text,
-                    result,
-                    mode,
-                    language,
-                    retrieve_ms,
-                    first_token_ms,
-                    started,
-                    refused=True,
-                    nearest=nearest,
-                ),
+                self._refusal(question, standalone, result, mode, language, nearest, timings),
             )
             return
         answer = Answer(
@@ -311,34 +292,26 @@ class Assistant:
             out.append(located)
         return tuple(out)
 
-    def _answer(
+    def _refusal(
         self,
         question: str,
         standalone: str,
-        text: str,
         result: RetrievalResult,
         mode: str,
         language: Language,
-        retrieve_ms: float,
-        first_token_ms: float | None,
-        started: float,
-        *,
-        refused: bool,
         nearest: tuple[str, ...],
+        timings: Timings,
     ) -> Answer:
+        """The fixed refusal (with the nearest sections) as an ``Answer``."""
         return Answer(
             question=question,
-            text=text,
+            text=refusal_text(language, nearest),
             citations=(),
             passages=result.passages,
             standalone_question=standalone,
-            refused=refused,
+            refused=True,
             mode=mode,
-            timings=Timings(
-                round(retrieve_ms, 1),
-                _round(first_token_ms),
-                round((time.perf_counter() - started) * 1000, 1),
-            ),
+            timings=timings,
             language=language,
             nearest_sections=nearest,
         )
@@ -346,3 +319,7 @@ class Assistant:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
