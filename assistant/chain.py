@@ -232,7 +232,7 @@ class Assistant:
             timings=Timings(
                 round(retrieve_ms, 1),
                 _round(first_token_ms),
-                round((time.perf_counter() - started) * 1000, 1),
+                _elapsed_ms(started),
             ),
             language=language,
             sentences=checked.sentences,
