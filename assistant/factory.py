@@ -12,6 +12,7 @@ from assistant.chain import Assistant
 from assistant.citations import LexicalJudge
 from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
+from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
 from assistant.types import Generator, SupportJudge
 from ingest.embeddings import embeddings_from
@@ -81,7 +82,9 @@ def _local_generator(
 ) -> Generator:
     from assistant.llm.local import make_local_chat_model
 
-    chat = make_local_chat_model(settings, runtime=_local_runtime(settings, shared))
+    chat = make_local_chat_model(
+        settings, runtime=_local_runtime(settings, shared), warm_system_prompt=SYSTEM_PROMPT
+    )
     return ChatGenerator(chat, "local", excerpter, settings.llm_passage_chars)
 
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_ctx: int = 4096
     llm_max_tokens: int = 320
+    llm_flash_attn: bool = Field(
+        default=True, description="llama.cpp flash attention (CPU too: ~5% faster prompts)."
+    )
+    llm_keep_system_state: bool = Field(
+        default=True, description="Keep the system prompt's KV state between local LLM calls."
+    )
     llm_passage_chars: int = Field(
         default=160, description="Prompt budget per passage for the local model (characters)."
     )

@@ -134,12 +134,16 @@ def _scripted_local(monkeypatch: pytest.MonkeyPatch) -> ScriptedChatModel:
 def test_bench_writes_results_and_a_table_and_merges_later_runs(cli, tmp_path, monkeypatch):
     chat = _scripted_local(monkeypatch)
     out = tmp_path / "bench"
+    stale = out / "profiles" / "local.txt"  # a profile of an earlier run that missed
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old", encoding="utf-8")
     args = ["--runs", "1", "--queries", "4", "--answers", "2", "--llm-questions", "2"]
     done = cli.invoke(
         "bench",
         "--only",
         "ingest,quality,retrieval,extractive,local",
         *args,
+        "--no-profile",
         "--out",
         str(out),
         "--json",
@@ -154,6 +158,8 @@ def test_bench_writes_results_and_a_table_and_merges_later_runs(cli, tmp_path, m
     assert sections["retrieval"]["queries"] == 4
     assert sections["local"]["ours_total"]["p50"]["n"] == 1
     assert any("You are an assistant" in p for p in chat.prompt_texts())
+    assert not stale.exists(), "the scripted model meets the targets: no profile is left"
+    assert sections["local"]["model_rates"] is None  # not a llama.cpp model
     targets = {t["key"]: t for t in results["targets"]}
     assert targets["ui_cold_start"]["met"] is None
     assert targets["quality_hit@5"]["met"] in (True, False)
@@ -168,6 +174,11 @@ def test_bench_writes_results_and_a_table_and_merges_later_runs(cli, tmp_path, m
     merged = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert set(merged["sections"]) == set(sections), "the other sections are kept"
     assert merged["sections"]["retrieval"]["meta"] != sections["retrieval"]["meta"]
+    # Profiles are on by default, met target or not: the path's slowest stage is named.
+    assert (out / "profiles" / "retrieval.txt").read_text(encoding="utf-8").strip()
+    row = next(t for t in merged["targets"] if t["key"] == "retrieval_p50")
+    assert row["profile"] and row["slowest_stage"]
+    assert "([profile](profiles/retrieval.txt))" in (out / "results.md").read_text("utf-8")
 
 
 def test_bench_measures_cold_starts_in_new_processes(cli, tmp_path):

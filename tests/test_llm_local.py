@@ -29,6 +29,7 @@ class FakeLlama:
     """Scripted stand-in for ``llama_cpp.Llama``: records calls, streams given pieces."""
 
     def __init__(self, pieces: list[str], delay: float = 0.0, endless: bool = False) -> None:
+        self.metadata: dict[str, str] = {}  # no chat template: no KV state kept, no prompt stats
         self.pieces = pieces
         self.delay = delay
         self.endless = endless
@@ -328,6 +329,50 @@ def test_real_model_streams_a_short_chinese_answer(real_runtime: LlamaRuntime) -
 
     stopped = chat.invoke(messages, stop=["万"])
     assert "万" not in str(stopped.content) and "43.25" in str(stopped.content)
+
+
+@pytest.mark.llm
+def test_real_system_prompt_state_is_restored_after_another_prompt(
+    real_runtime: LlamaRuntime,
+) -> None:
+    chat = ChatLlamaCpp(runtime=real_runtime, max_tokens=24)
+    system = SystemMessage("你是问答助手。只根据用户给出的资料用中文简短回答，不要编造。" * 3)
+    first = [system, HumanMessage(f"资料：{PASSAGE}\n\n问题：这幅画拍卖了多少钱？")]
+    second = [system, HumanMessage(f"资料：{PASSAGE}\n\n问题：这幅画是谁创作的？")]
+
+    real_runtime.close()  # a fresh model: nothing saved yet
+    fresh = chat.invoke(second).content  # the reference: evaluated from scratch
+    prefixes = real_runtime.prefixes
+    assert prefixes.counts == {"kept": 0, "restored": 0, "evaluated": 1} and len(prefixes) == 1
+    fresh_prompt = real_runtime.last_prompt
+    assert fresh_prompt is not None and fresh_prompt.reused == 0
+
+    chat.invoke(first)  # same system prompt: its KV cells are still in place
+    assert prefixes.counts["kept"] == 1
+    ChatLlamaCpp(runtime=real_runtime, max_tokens=4).invoke([HumanMessage("你好")])  # evicts it
+    with real_runtime.session() as llm:
+        n_before = llm.n_tokens
+    restored = chat.invoke(second).content
+    assert prefixes.counts["restored"] == 1, prefixes.counts
+    stats = real_runtime.last_prompt
+    assert stats is not None and stats.system_prefix == "restored"
+    assert 40 < stats.reused < stats.tokens  # the system prompt was not evaluated again
+    assert stats.evaluated == stats.tokens - stats.reused
+    assert restored == fresh  # the written-back state computes exactly what evaluation did
+    assert "Obvious" in str(restored), restored
+    with real_runtime.session() as llm:
+        assert llm.n_tokens > n_before
+
+    # A UI warms the model up with the system prompt: the first question finds its state.
+    real_runtime.close()
+    warmed = ChatLlamaCpp(runtime=real_runtime, max_tokens=24, warm_system_prompt=system.text)
+    warmed.warm_up()
+    assert real_runtime.prefixes.counts["evaluated"] == 1
+    assert warmed.invoke(second).content == fresh
+    assert real_runtime.prefixes.counts["kept"] == 1
+    warmed_prompt = real_runtime.last_prompt
+    assert warmed_prompt is not None and warmed_prompt.system_prefix == "kept"
+    assert warmed_prompt.evaluated < fresh_prompt.evaluated
 
 
 @pytest.mark.llm

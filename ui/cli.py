@@ -162,7 +162,8 @@ def _wipe(settings: Settings) -> None:
             client.delete_collection(settings.collection)
         except Exception:
             logging.getLogger(__name__).debug("no collection to delete")
-    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "bm25.json"):
+    names = ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "bm25.npz", "bm25.json")
+    for name in names:  # bm25.json: the BM25 file of homes built before bm25.npz
         (settings.home / name).unlink(missing_ok=True)
     if settings.chroma_dir.exists():
         shutil.rmtree(settings.chroma_dir)
@@ -696,6 +697,13 @@ def feedback_export(settings: Settings, to_eval: Path, append: bool, as_json: bo
     show_default=True,
     help="Folder of results.json, results.md and profiles/.",
 )
+@click.option(
+    "--profile/--no-profile",
+    "profile_all",
+    default=True,
+    show_default=True,
+    help="Profile every path (pyinstrument); --no-profile: only paths that miss a target.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def bench(
@@ -710,12 +718,13 @@ def bench(
     scale_pages: str,
     scale_embedding: str | None,
     out_dir: Path,
+    profile_all: bool,
     as_json: bool,
 ) -> None:
     """Measure ingest, retrieval, answers, cold start and memory beside the tutorial pipeline.
 
-    Writes OUT/results.json and OUT/results.md; targets that are missed are profiled into
-    OUT/profiles/. A run of some sections (--only) replaces just those in results.json.
+    Writes OUT/results.json and OUT/results.md, and a profile of each path into OUT/profiles/
+    (with --no-profile only of paths that miss a target). A run of some sections (--only) replaces just those in results.json.
 
     \b
     Examples:
@@ -736,6 +745,7 @@ def bench(
             scale_pages=parse_pages(scale_pages),
             scale_embedding=scale_embedding,
             profiles_dir=out_dir / "profiles",
+            profile_all=profile_all,
         )
         results = run_bench(settings, config)
         json_path, md_path = write_results(results, out_dir)

@@ -6,10 +6,10 @@ and the lock that lets one generation or judgement run at a time. :class:`ChatLl
 once.
 
 KV-cache reuse: ``Llama`` keeps the tokens of the last prompt and, on the next call, re-evaluates
-only the part after the longest common prefix. Nothing here resets the model between calls, so
-a stable system prompt (and passages placed before the question) make the second question of a
-conversation start much faster. Any other prompt in between (e.g. a judge call) replaces the
-cached prefix.
+only the part after the longest common prefix. Any other prompt in between (a translation, a
+judge call) replaces that prefix, so the runtime also keeps the KV state of each system prompt
+(:class:`assistant.llm.prefix.PrefixStates`) and writes it back before a chat call that starts
+with it: the system prompt is evaluated once per process.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from assistant.llm.model_file import INSTALL_HINT, Progress, ensure_local_model
+from assistant.llm.prefix import PrefixStates, PromptStats, common_prefix, system_prefix_tokens
 from ingest.errors import ModelUnavailable
 from ingest.settings import Settings
 
@@ -90,6 +91,10 @@ class LlamaRuntime:
         self._progress = progress
         self._llama: Llama | None = None
         self._lock = threading.Lock()
+        self.prefixes = PrefixStates()
+        self._prefix_formatter: tuple[Any, Any] | None = None
+        #: Tokens of the last chat prompt and how many of them were evaluated (not reused).
+        self.last_prompt: PromptStats | None = None
 
     @property
     def loaded(self) -> bool:
@@ -123,6 +128,51 @@ class LlamaRuntime:
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None
+                self.prefixes = PrefixStates()
+                self._prefix_formatter = None
+                self.last_prompt = None
+
+    def prepare_prompt(self, llm: Llama, messages: list[Any]) -> PromptStats | None:
+        """Before a chat call inside a session: put its system prompt's KV state in place.
+
+        Returns (and keeps in :attr:`last_prompt`) how many tokens the prompt has and how many
+        of them the call will not evaluate; None if the model has no chat template.
+        """
+        formatters = self._formatters(llm)
+        if formatters is None:
+            return None
+        whole_formatter, prefix_formatter = formatters
+        outcome, evaluated_now = None, 0
+        if self.settings.llm_keep_system_state:
+            prefix = system_prefix_tokens(llm, prefix_formatter, messages)
+            if prefix:
+                outcome = self.prefixes.ensure(llm, prefix)
+                evaluated_now = len(prefix) if outcome == "evaluated" else 0
+        rendered = whole_formatter(messages=messages)
+        tokens = llm.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+        # generate() re-evaluates at least the last token, as here.
+        cached = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1)
+        stats = PromptStats(len(tokens), max(0, cached - evaluated_now), outcome)
+        self.last_prompt = stats
+        return stats
+
+    def _formatters(self, llm: Llama) -> tuple[Any, Any] | None:
+        """The chat template as (whole prompt, system turn only) formatters; None: no template."""
+        if self._prefix_formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                return None
+            eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "replace")
+            bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "replace")
+            self._prefix_formatter = (
+                Jinja2ChatFormatter(template, eos, bos),
+                Jinja2ChatFormatter(template, eos, bos, add_generation_prompt=False),
+            )
+        return self._prefix_formatter
 
     def _load(self) -> Llama:
         if "llama_cpp" not in sys.modules:
@@ -153,6 +203,7 @@ class LlamaRuntime:
                     n_threads=threads,
                     # Default is every CPU of the machine; on shared boxes keep to our share.
                     n_threads_batch=threads,
+                    flash_attn=self.settings.llm_flash_attn,
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -178,6 +229,8 @@ class ChatLlamaCpp(BaseChatModel):
     top_p: float = 0.95
     repeat_penalty: float = 1.0
     stop: list[str] | None = None
+    #: A system prompt to evaluate at :meth:`warm_up`, so the first question finds its state.
+    warm_system_prompt: str | None = None
 
     @property
     def _llm_type(self) -> str:
@@ -198,8 +251,13 @@ class ChatLlamaCpp(BaseChatModel):
         return self.runtime.loaded
 
     def warm_up(self) -> None:
-        """Load the model now (for a background thread at UI start)."""
+        """Load the model now, and evaluate :attr:`warm_system_prompt` (a UI's background
+        thread: the first question then pays for neither)."""
         self.runtime.warm_up()
+        if self.warm_system_prompt and self.runtime.settings.llm_keep_system_state:
+            with self.runtime.session() as llm:
+                system = [{"role": "system", "content": self.warm_system_prompt}]
+                self.runtime.prepare_prompt(llm, system)
 
     # --- LangChain hooks ---------------------------------------------------------------------
 
@@ -211,9 +269,11 @@ class ChatLlamaCpp(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._call_params(stop, kwargs)
+        llama_messages = _to_llama_messages(messages)
         with self.runtime.session() as llm:
+            self.runtime.prepare_prompt(llm, llama_messages)
             response: Any = llm.create_chat_completion(
-                messages=_to_llama_messages(messages), stream=False, **params
+                messages=llama_messages, stream=False, **params
             )
         choice = response["choices"][0]
         usage = response.get("usage") or {}
@@ -241,6 +301,7 @@ class ChatLlamaCpp(BaseChatModel):
 
         def produce(emit: Callable[[Any], None], cancelled: threading.Event) -> None:
             with self.runtime.session() as llm:
+                self.runtime.prepare_prompt(llm, llama_messages)
                 stream: Any = llm.create_chat_completion(
                     messages=llama_messages, stream=True, **params
                 )
@@ -280,12 +341,16 @@ class ChatLlamaCpp(BaseChatModel):
 
 
 def make_local_chat_model(
-    settings: Settings, *, runtime: LlamaRuntime | None = None
+    settings: Settings,
+    *,
+    runtime: LlamaRuntime | None = None,
+    warm_system_prompt: str | None = None,
 ) -> ChatLlamaCpp:
     """The local chat model for ``settings`` (cheap: nothing is joined or loaded yet)."""
     return ChatLlamaCpp(
         runtime=runtime or LlamaRuntime(settings),
         max_tokens=settings.llm_max_tokens,
+        warm_system_prompt=warm_system_prompt,
     )
 
 

@@ -16,10 +16,11 @@ own fresh folder under a temp work dir:
 - ``scale``: a synthetic corpus of 55, 500 and 2,000 pages (``eval.bench.synthetic``): per-page
   ingest cost, peak memory and retrieval latency as the index grows. Off by default (an hour).
 
-Every timed figure is kept per run and reported as a median with min and max. Targets that are
-missed are profiled (pyinstrument) and the slowest stage is named. :func:`write_results`
-writes ``results.json`` and ``results.md``; a run of some sections only replaces those
-sections in an existing ``results.json``.
+Every timed figure is kept per run and reported as a median with min and max. Each path
+(ingest, retrieval, extractive, local, UI start) is profiled once with pyinstrument and its
+slowest stage named (``profile_all=False``: only the paths that miss a target).
+:func:`write_results` writes ``results.json`` and ``results.md``; a run of some sections only
+replaces those sections in an existing ``results.json``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ DEFAULT_SET = ROOT / "eval" / "sets" / "aigc-dev-v1.jsonl"
 RESULTS_JSON = "results.json"
 RESULTS_MD = "results.md"
 FORMAT_VERSION = 1
+#: Chunks the tutorial retrieves for the same-context-size comparison of the quality section.
+EQUAL_CONTEXT_K = 15
 
 SECTIONS = (
     "ingest",
@@ -150,6 +153,16 @@ UI_STAGES = {
 }
 
 
+#: The profiles each section may write (``<name>.txt`` under the profiles folder).
+SECTION_PROFILES = {
+    "ingest": ("ingest",),
+    "retrieval": ("retrieval",),
+    "extractive": ("extractive",),
+    "local": ("local",),
+    "ui": ("cold-ui",),
+}
+
+
 class BenchError(WhitepaperError):
     """The benchmark cannot run as asked (unknown section, a failed ingest, a dead server)."""
 
@@ -169,6 +182,8 @@ class BenchConfig:
     pdf: Path = BUNDLED_PDF
     eval_set: Path = DEFAULT_SET
     profiles_dir: Path = Path("bench") / "profiles"
+    #: Profile every path; False: only the paths whose target is missed.
+    profile_all: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +197,7 @@ class BenchConfig:
             "scale_embedding": self.scale_embedding,
             "pdf": _relative(self.pdf),
             "eval_set": _relative(self.eval_set),
+            "profile_all": self.profile_all,
         }
 
 
@@ -423,7 +439,7 @@ def _section_ingest(b: _Bench) -> dict[str, Any]:
         out[key] = summarize([r[key] for r in runs], digits=4)
     out["reingest_embedded"] = max(r["reingest_embedded"] for r in runs)
     out["ratio_to_tutorial_seconds"] = _ratio(out["seconds"]["median"], tutorial["seconds"])
-    if (out["ratio_to_embedding"]["median"] or 0) > INGEST_RATIO_MAX:
+    if b.config.profile_all or (out["ratio_to_embedding"]["median"] or 0) > INGEST_RATIO_MAX:
         out["profile"] = _profile_ingest(b)
     return out
 
@@ -447,7 +463,16 @@ def _section_quality(b: _Bench) -> dict[str, Any]:
             continue
         standalone = assistant.rule_rewriter.condense(item.question, _turns(item))
         ours = [p.text for p in assistant.searcher.search(standalone).passages]
-        tutorial = [d.page_content for d in b.tutorial.retrieve(item.question)]
+        wide = [d.page_content for d in b.tutorial.retrieve(item.question, k=EQUAL_CONTEXT_K)]
+        tutorial = wide[:5]
+        # The tutorial given as much text as ours: its top chunks until they hold as many
+        # characters as our five passages (merged neighbours make ours longer).
+        budget, used, same_size = sum(len(t) for t in ours), 0, []
+        for text in wide:
+            if used >= budget:
+                break
+            same_size.append(text)
+            used += len(text)
         rows.append(
             {
                 "id": item.id,
@@ -457,6 +482,8 @@ def _section_quality(b: _Bench) -> dict[str, Any]:
                 "tutorial": score_retrieval(item.evidence, tutorial),
                 "ours_chars": sum(len(t) for t in ours),
                 "tutorial_chars": sum(len(t) for t in tutorial),
+                "tutorial_same_size": score_retrieval(item.evidence, same_size),
+                "tutorial_same_size_chunks": len(same_size),
             }
         )
 
@@ -471,6 +498,10 @@ def _section_quality(b: _Bench) -> dict[str, Any]:
                 "evidence_recall@5": _mean(s.evidence_recall_at_5 for s in scores),
                 "context_chars": _mean(r[f"{who}_chars"] for r in subset),
             }
+        out["tutorial_same_context"] = {
+            "hit": _mean(float(bool(r["tutorial_same_size"].relevant_ranks)) for r in subset),
+            "chunks": _mean(r["tutorial_same_size_chunks"] for r in subset),
+        }
         out["hit@5_only_ours"] = sum(r["ours"].hit_at_5 > r["tutorial"].hit_at_5 for r in subset)
         out["hit@5_only_tutorial"] = sum(
             r["ours"].hit_at_5 < r["tutorial"].hit_at_5 for r in subset
@@ -519,7 +550,7 @@ def _section_retrieval(b: _Bench) -> dict[str, Any]:
         "a new question each time: the e5 query memo is emptied before every query; ours and "
         "the tutorial alternate query by query"
     )
-    if (out["ours"]["p50"]["median"] or 0) > RETRIEVAL_P50_MAX_MS:
+    if b.config.profile_all or (out["ours"]["p50"]["median"] or 0) > RETRIEVAL_P50_MAX_MS:
         out["profile"] = _profile_loop(
             b, "retrieval", RETRIEVAL_STAGES, [partial(searcher.search, q) for q, _ in queries]
         )
@@ -592,7 +623,7 @@ def _section_extractive(b: _Bench) -> dict[str, Any]:
             "the question itself embedded anew (query memo emptied)"
         ),
     }
-    if (out["warm"]["p50"]["median"] or 0) > EXTRACTIVE_P50_MAX_MS:
+    if b.config.profile_all or (out["warm"]["p50"]["median"] or 0) > EXTRACTIVE_P50_MAX_MS:
         out["profile"] = _profile_loop(
             b,
             "extractive",
@@ -621,6 +652,8 @@ def _section_local(b: _Bench) -> dict[str, Any]:
     except ModelUnavailable as exc:
         return {"status": "unavailable", "reason": str(exc)}
     tutorial.chat_model = generator.chat_model  # type: ignore[attr-defined]
+    # The llama.cpp runtime (None for other chat models): prompt sizes and the model's own speed.
+    runtime = getattr(generator.chat_model, "runtime", None)  # type: ignore[attr-defined]
     items = llm_items(b.items, cfg.llm_questions)
     log.info("bench: loading the local model")
     with timed() as load:
@@ -632,7 +665,8 @@ def _section_local(b: _Bench) -> dict[str, Any]:
     for r in range(llm_runs):
         log.info("bench: local LLM run %d/%d (%d questions each)", r + 1, llm_runs, len(items))
         got: dict[str, dict[str, list[float]]] = {
-            who: {"first": [], "total": [], "retrieve": []} for who in ("ours", "tutorial")
+            who: {"first": [], "total": [], "retrieve": [], "prompt": [], "evaluated": []}
+            for who in ("ours", "tutorial")
         }
         refused = 0
         # Whole blocks, not question by question: each pipeline keeps its prompt prefix in
@@ -653,6 +687,11 @@ def _section_local(b: _Bench) -> dict[str, Any]:
                     text = reply.text
                 if first is not None:
                     got[who]["first"].append(first)
+                    # the answer's prompt (after any translation)
+                    prompt = runtime.last_prompt if runtime is not None else None
+                    if prompt is not None:
+                        got[who]["prompt"].append(prompt.tokens)
+                        got[who]["evaluated"].append(prompt.evaluated)
                 got[who]["total"].append(total)
                 got[who]["retrieve"].append(retrieve)
                 if r == 0:
@@ -671,6 +710,8 @@ def _section_local(b: _Bench) -> dict[str, Any]:
             run[f"{who}_first_token"] = latency_stats(got[who]["first"])
             run[f"{who}_total"] = latency_stats(got[who]["total"])
             run[f"{who}_retrieve"] = latency_stats(got[who]["retrieve"])
+            run[f"{who}_prompt_tokens"] = _mean(got[who]["prompt"])
+            run[f"{who}_evaluated_tokens"] = _mean(got[who]["evaluated"])
         runs.append(run)
     out: dict[str, Any] = {
         "questions": len(items),
@@ -690,6 +731,11 @@ def _section_local(b: _Bench) -> dict[str, Any]:
         out[f"ratio_{key}_p50"] = summarize(
             [_ratio(run[f"ours_{key}"]["p50"], run[f"tutorial_{key}"]["p50"]) for run in runs]
         )
+    for who in ("ours", "tutorial"):
+        for kind in ("prompt", "evaluated"):
+            key = f"{who}_{kind}_tokens"
+            out[key] = summarize([run[key] for run in runs if run[key] is not None], digits=1)
+    out["model_rates"] = model_rates(runtime) if runtime is not None else None
     out["ours_refused_per_run"] = [run["ours_refused"] for run in runs]
     out["runs"] = runs
     out["samples"] = samples
@@ -707,7 +753,8 @@ def _section_local(b: _Bench) -> dict[str, Any]:
     )
     first_p50 = out["ours_first_token"]["p50"]["median"] or 0
     total_p50 = out["ours_total"]["p50"]["median"] or 0
-    if first_p50 > LOCAL_FIRST_TOKEN_P50_MAX_MS or total_p50 > LOCAL_TOTAL_P50_MAX_MS:
+    missed = first_p50 > LOCAL_FIRST_TOKEN_P50_MAX_MS or total_p50 > LOCAL_TOTAL_P50_MAX_MS
+    if b.config.profile_all or missed:
         out["profile"] = _profile_loop(
             b,
             "local",
@@ -715,6 +762,36 @@ def _section_local(b: _Bench) -> dict[str, Any]:
             [partial(assistant.ask, i.question, mode="local") for i in items[:3]],
         )
     return out
+
+
+def model_rates(runtime: Any, prompt_tokens: int = 500, new_tokens: int = 64) -> dict[str, Any]:
+    """The local model's own speed here: prompt evaluation and generation, tokens per second.
+
+    What bounds the first token: a prompt of N new tokens cannot start answering before
+    N / (prompt tokens/s). Measured on white-paper text, best of three, nothing cached.
+    """
+    text = (BUNDLED_PDF.parent / "source.txt").read_text(encoding="utf-8")
+    with runtime.session() as llm:
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False)[1000 : 1000 + prompt_tokens]
+        prompt_s, gen_s = [], []
+        for _ in range(3):
+            llm.n_tokens = 0  # eval() drops the KV cells from n_tokens on
+            with timed() as t:
+                llm.eval(tokens)
+            prompt_s.append(t.wall)
+            with timed() as t:
+                for _ in range(new_tokens):
+                    llm.eval([llm.sample(temp=0.0)])
+            gen_s.append(t.wall)
+        llm.n_tokens = 0
+    return {
+        "prompt_tokens": len(tokens),
+        "prompt_tokens_per_s": round(len(tokens) / min(prompt_s), 1),
+        "generated_tokens": new_tokens,
+        "generation_tokens_per_s": round(new_tokens / min(gen_s), 1),
+        "threads": runtime.settings.llm_threads,
+        "flash_attn": runtime.settings.llm_flash_attn,
+    }
 
 
 def _section_cold(b: _Bench) -> dict[str, Any]:
@@ -796,7 +873,7 @@ def _section_ui(b: _Bench) -> dict[str, Any]:
         "note": "`whitepaper ui` in a new process, from spawn to HTTP 200 on its page; the "
         "models warm up in the background after that",
     }
-    if (out["ready_s"]["median"] or 0) > UI_COLD_START_MAX_S:
+    if b.config.profile_all or (out["ready_s"]["median"] or 0) > UI_COLD_START_MAX_S:
         out["profile"] = _profile_ui(b, exe, env)
     return out
 
@@ -1177,6 +1254,8 @@ def run_bench(settings: Settings, config: BenchConfig) -> dict[str, Any]:
     try:
         for name in config.sections:
             log.info("bench: section %s", name)
+            for profile in SECTION_PROFILES.get(name, ()):  # a profile of an earlier run
+                config.profiles_dir.joinpath(f"{profile}.txt").unlink(missing_ok=True)
             section_started = time.perf_counter()
             load_before = measure.load_average()
             try:
@@ -1597,6 +1676,12 @@ def _md_comparison(s: Mapping[str, Any]) -> list[str]:
             )
         o, t = q["ours"]["context_chars"], q["tutorial"]["context_chars"]
         rows.append(f"| characters in the 5 passages | {o:.0f} | {t:.0f} | {_ratio_text(o, t)} |")
+        same = q["ours"].get("hit@5"), q["tutorial_same_context"]["hit"]
+        rows.append(
+            f"| hit, tutorial given as many characters as ours "
+            f"({q['tutorial_same_context']['chunks']:.1f} chunks) | {same[0]:.3f} | "
+            f"{same[1]:.3f} | {_ratio_text(same[0], same[1])} |"
+        )
     if _ok(ing):
         tut = ing["tutorial"]
         rows.append(
@@ -1708,6 +1793,27 @@ def _md_latency(s: Mapping[str, Any]) -> list[str]:
                 f"| local LLM {label} ({loc['questions']} questions) | {_fig(o['p50'], 0)} | "
                 f"{_fig(o['p95'], 0)} | {_fig(t['p50'], 0)} | {_fig(t['p95'], 0)} |"
             )
+    if _ok(loc) and "ours_prompt_tokens" in loc:
+        rows += [
+            "",
+            "| local LLM answer prompt, tokens (mean) | ours | tutorial |",
+            "|---|---:|---:|",
+        ]
+        for kind, label in (("prompt", "whole prompt"), ("evaluated", "evaluated by the call")):
+            rows.append(
+                f"| {label} | {_fig(loc[f'ours_{kind}_tokens'], 0)} | "
+                f"{_fig(loc[f'tutorial_{kind}_tokens'], 0)} |"
+            )
+        rates = loc.get("model_rates") or {}
+        if rates:
+            rows += [
+                "",
+                f"The model itself here ({rates['threads']} threads, flash attention "
+                f"{'on' if rates['flash_attn'] else 'off'}): prompt evaluation "
+                f"{rates['prompt_tokens_per_s']} tokens/s ({rates['prompt_tokens']}-token "
+                f"prompt), generation {rates['generation_tokens_per_s']} tokens/s. A prompt of "
+                "N new tokens cannot give its first token before N divided by the first rate.",
+            ]
     if _ok(ret):
         st = ret["stages_ms"]
         rows += [

@@ -157,14 +157,14 @@ class TutorialPipeline:
         self._collection = collection
         return TutorialIngest(len(pages), len(chunks), time.perf_counter() - started, embed_seconds)
 
-    def retrieve(self, question: str) -> list[Document]:
+    def retrieve(self, question: str, k: int | None = None) -> list[Document]:
         """The top-k chunks by dense similarity (``retriever.invoke(question)``)."""
         if self._collection is None:
             raise RuntimeError("ingest a PDF first")
         vector = self.embeddings.embed_query(question)
         got = self._collection.query(
             query_embeddings=[list(vector)],
-            n_results=self.k,
+            n_results=k or self.k,
             include=["documents", "metadatas", "distances"],
         )
         return [
