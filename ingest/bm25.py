@@ -1,4 +1,7 @@
-"""A BM25 index over jieba search-mode tokens, persisted as one JSON file."""
+"""A BM25 index over jieba search-mode tokens, persisted as one NumPy ``.npz`` file.
+
+Memory stays proportional to the postings, not to the corpus text: a build tokenises one chunk
+at a time into flat arrays, and the saved file holds those arrays as they are."""
 
 from __future__ import annotations
 
@@ -8,14 +11,16 @@ import math
 import os
 import re
 import threading
+import zipfile
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-_FORMAT = 1
+_FORMAT = 2  # 1: JSON with one list per term
 _WORD = re.compile(r"\w", re.UNICODE)
 _STOPWORDS = frozenset(
     "的 了 和 与 及 或 是 在 有 为 对 等 也 将 把 被 从 以 之 其 这 那 该 中 上 下 个 并 而 "  # noqa: SIM905
@@ -44,32 +49,87 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
+class _PostingsBuilder:
+    """Collects postings a chunk at a time in flat arrays (12 bytes a posting), so a build
+    holds neither every chunk's tokens nor a Python tuple per posting."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}  # term -> its row, in order of first appearance
+        self.lengths = array("i")
+        self._term_rows = array("i")
+        self._docs = array("i")
+        self._tfs = array("i")
+
+    def add(self, tokens: Sequence[str]) -> None:
+        doc = len(self.lengths)
+        self.lengths.append(len(tokens))
+        for term, tf in Counter(tokens).items():
+            self._term_rows.append(self.rows.setdefault(term, len(self.rows)))
+            self._docs.append(doc)
+            self._tfs.append(tf)
+
+    def index(self, ids: Sequence[str]) -> Bm25Index:
+        """The index of the chunks added so far, ``ids`` naming them in the order added."""
+        term_rows = np.frombuffer(self._term_rows, dtype=np.int32)
+        # Stable, so each term's chunks stay in the ascending order they were added in.
+        order = np.argsort(term_rows, kind="stable")
+        offsets = np.zeros(len(self.rows) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_rows, minlength=len(self.rows)), out=offsets[1:])
+        docs = np.frombuffer(self._docs, dtype=np.int32)[order]
+        tfs = np.frombuffer(self._tfs, dtype=np.int32)[order]
+        return Bm25Index(ids, self.lengths, self.rows, offsets, docs, tfs)
+
+
 class Bm25Index:
-    """Okapi BM25 over pre-tokenised chunks. ``search`` returns (chunk id, score), best first."""
+    """Okapi BM25 over tokenised chunks. ``search`` returns (chunk id, score), best first.
+
+    The postings are compressed sparse rows: the chunks that hold the term of row ``r`` are
+    ``docs[offsets[r]:offsets[r + 1]]``, ascending, with the term's frequencies in them at the
+    same positions of ``tfs``. Build one with ``build`` (texts) or ``from_tokens``.
+    """
 
     def __init__(
-        self, ids: Sequence[str], tokens: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75
+        self,
+        ids: Sequence[str],
+        lengths: Sequence[int] | np.ndarray,
+        rows: dict[str, int],
+        offsets: np.ndarray,
+        docs: np.ndarray,
+        tfs: np.ndarray,
+        k1: float = 1.5,
+        b: float = 0.75,
     ) -> None:
         self.ids = list(ids)
         self.k1 = k1
         self.b = b
-        self.lengths = np.array([len(t) for t in tokens], dtype=np.float32)
+        self.lengths = np.asarray(lengths, dtype=np.float32)
         self.avg_len = float(self.lengths.mean()) if len(self.lengths) else 0.0
-        postings: dict[str, list[tuple[int, int]]] = {}
-        for doc, toks in enumerate(tokens):
-            for term, tf in Counter(toks).items():
-                postings.setdefault(term, []).append((doc, tf))
-        self._postings = {
-            term: (
-                np.array([d for d, _ in p], dtype=np.int32),
-                np.array([f for _, f in p], dtype=np.float32),
+        self._rows = rows
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self._docs = np.asarray(docs, dtype=np.int32)
+        self._tfs = np.asarray(tfs, dtype=np.float32)
+        if (
+            len(self.lengths) != len(self.ids)
+            or len(self._offsets) != len(rows) + 1
+            or len(self._docs) != len(self._tfs)
+            or self._offsets[-1] != len(self._docs)
+        ):
+            raise ValueError(
+                f"inconsistent BM25 index: {len(self.ids)} ids, {len(self.lengths)} lengths, "
+                f"{len(rows)} terms, {len(self._offsets)} offsets, {len(self._docs)} postings"
             )
-            for term, p in postings.items()
-        }
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> Bm25Index:
-        return cls(ids, [tokenize(t) for t in texts])
+    def build(cls, ids: Sequence[str], texts: Iterable[str]) -> Bm25Index:
+        """Index ``texts`` (one per id, in order; any iterable, consumed one text at a time)."""
+        return cls.from_tokens(ids, (tokenize(t) for t in texts))
+
+    @classmethod
+    def from_tokens(cls, ids: Sequence[str], tokens: Iterable[Sequence[str]]) -> Bm25Index:
+        builder = _PostingsBuilder()
+        for toks in tokens:
+            builder.add(toks)
+        return builder.index(ids)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -77,7 +137,7 @@ class Bm25Index:
     @cached_property
     def vocabulary(self) -> frozenset[str]:
         """Every token the index holds."""
-        return frozenset(self._postings)
+        return frozenset(self._rows)
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         if not self.ids:
@@ -85,10 +145,11 @@ class Bm25Index:
         scores = np.zeros(len(self.ids), dtype=np.float32)
         n = len(self.ids)
         for term, qtf in Counter(tokenize(query)).items():
-            posting = self._postings.get(term)
-            if posting is None:
+            row = self._rows.get(term)
+            if row is None:
                 continue
-            docs, tfs = posting
+            start, end = self._offsets[row], self._offsets[row + 1]
+            docs, tfs = self._docs[start:end], self._tfs[start:end]
             idf = math.log(1.0 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
             norm = self.k1 * (1.0 - self.b + self.b * self.lengths[docs] / self.avg_len)
             scores[docs] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
@@ -100,37 +161,37 @@ class Bm25Index:
 
     def save(self, path: Path, fingerprint: str) -> None:
         """Write atomically (temp file + rename): a reader never sees half a file."""
-        postings = {
-            term: [docs.tolist(), tfs.astype(int).tolist()]
-            for term, (docs, tfs) in self._postings.items()
-        }
-        payload = {
+        header = {
             "format": _FORMAT,
             "fingerprint": fingerprint,
             "ids": self.ids,
-            "lengths": self.lengths.astype(int).tolist(),
-            "postings": postings,
+            "terms": sorted(self._rows, key=self._rows.__getitem__),
         }
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        with tmp.open("wb") as fh:
+            np.savez(
+                fh,
+                header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
+                lengths=self.lengths.astype(np.int32),
+                offsets=self._offsets,
+                docs=self._docs,
+                tfs=self._tfs.astype(np.int32),
+            )
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> tuple[Bm25Index, str] | None:
-        """The saved index and its fingerprint, or None when missing or unreadable."""
+        """The saved index and its fingerprint, or None when missing, unreadable or of an older
+        format."""
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(data["header"].tobytes().decode("utf-8"))
+                if header.get("format") != _FORMAT:
+                    return None
+                rows = {term: row for row, term in enumerate(header["terms"])}
+                index = cls(
+                    header["ids"], data["lengths"], rows, data["offsets"], data["docs"], data["tfs"]
+                )
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
-        if payload.get("format") != _FORMAT:
-            return None
-        index = cls.__new__(cls)
-        index.ids = payload["ids"]
-        index.k1, index.b = 1.5, 0.75
-        index.lengths = np.array(payload["lengths"], dtype=np.float32)
-        index.avg_len = float(index.lengths.mean()) if len(index.lengths) else 0.0
-        index._postings = {
-            term: (np.array(d, dtype=np.int32), np.array(f, dtype=np.float32))
-            for term, (d, f) in payload["postings"].items()
-        }
-        return index, str(payload["fingerprint"])
+        return index, str(header["fingerprint"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pdf_factory as pf
 import pytest
 
+from ingest.bm25 import Bm25Index
 from ingest.chunker import Chunker
 from ingest.embeddings import HashingEmbeddings, make_embeddings
 from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound
@@ -211,3 +213,69 @@ def test_bm25_file_is_rebuilt_when_stale_or_missing(hash_settings, tmp_path):
     assert fresh.bm25_path.exists()
     hits = fresh.bm25().search("虚拟数字人 写作机器人", k=3)
     assert hits and hits[0][0] in ids
+
+
+class _RowCountingCollection:
+    """The real Chroma collection, recording how many rows each ``get`` returned."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.rows: list[int] = []
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        got = self._collection.get(*args, **kwargs)
+        self.rows.append(len(got["ids"]))
+        return got
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+def test_reads_are_paged_and_bm25_keeps_the_chunk_order(hash_settings, tmp_path, monkeypatch):
+    """Chroma's memory grows with the rows one call returns: no read asks for more than a page,
+    and BM25, rebuilt page by page, still numbers the chunks in document and chunk order."""
+    monkeypatch.setattr("ingest.index._READ_BATCH", 3)
+    a = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(12, k) for k in range(3)])
+    b = pf.make_cjk_pdf(tmp_path / "b.pdf", [pf.aigc_lines(12, k + 2) for k in range(3)])
+    ingest(hash_settings, b, a)
+    index = open_index(hash_settings)
+    counting = _RowCountingCollection(index.collection)
+    index._collection = counting
+
+    ordered = [c.id for c in index.chunks()]
+    assert len(ordered) > 2 * 3  # more than two pages
+    assert ordered == expected_ids(hash_settings, a) + expected_ids(hash_settings, b)
+    assert index.refresh_bm25().ids == ordered
+    saved = Bm25Index.load(index.bm25_path)
+    assert saved is not None and saved[0].ids == ordered
+    assert index.collect_garbage() == 0
+    assert counting.rows and max(counting.rows) <= 3
+
+
+def test_garbage_is_collected_a_page_at_a_time(hash_settings, tmp_path, doc_path, monkeypatch):
+    monkeypatch.setattr("ingest.index._READ_BATCH", 3)
+    v1, v2 = two_versions(tmp_path)
+    shutil.copy(v1, doc_path)
+    ingest(hash_settings, doc_path)
+    old = chunk_ids(hash_settings)
+    assert len(old) > 3
+
+    shutil.copy(v2, doc_path)
+    ingest(hash_settings, doc_path)
+    index = open_index(hash_settings)
+    assert index.collection.count() == len(expected_ids(hash_settings, v2))
+    assert not set(index.collection.get(ids=old, include=[])["ids"])
+
+    index.remove("report.pdf")
+    assert index.collection.count() == 0
+    assert index.bm25().ids == []
+
+
+def test_a_bm25_json_of_an_older_version_is_replaced(hash_settings, tmp_path):
+    hash_settings.home.mkdir(parents=True)
+    legacy = hash_settings.home / "bm25.json"
+    legacy.write_text('{"format": 1, "fingerprint": "x", "ids": [], "postings": {}}')
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    ingest(hash_settings, path)
+    assert not legacy.exists()
+    assert open_index(hash_settings).bm25().ids == chunk_ids(hash_settings)

@@ -724,7 +724,8 @@ def bench(
     """Measure ingest, retrieval, answers, cold start and memory beside the tutorial pipeline.
 
     Writes OUT/results.json and OUT/results.md, and a profile of each path into OUT/profiles/
-    (with --no-profile only of paths that miss a target). A run of some sections (--only) replaces just those in results.json.
+    (with --no-profile only of paths that miss a target). A run of some sections (--only)
+    replaces just those in results.json.
 
     \b
     Examples:
