@@ -12,20 +12,23 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: install system-deps run ui test lint typecheck unit eval-gate bench clean
 
-install: $(STAMP) system-deps
+install: system-deps $(STAMP)
 
-$(STAMP): pyproject.toml
+# system-deps first: llama-cpp-python is built from source (compiler and cmake).
+$(STAMP): pyproject.toml | system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# Chromium drives the browser tests; the CJK font makes Chinese readable in screenshots.
+# Chromium drives the browser tests; the CJK font makes Chinese readable in screenshots;
+# a C++ compiler and cmake build llama-cpp-python (an sdist) on a machine without them.
 system-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'wqy'; then \
-		echo "installing Debian packages: chromium fonts-wqy-zenhei"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'wqy' \
+		|| ! command -v g++ >/dev/null || ! command -v cmake >/dev/null; then \
+		echo "installing Debian packages: chromium fonts-wqy-zenhei g++ cmake"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei g++ cmake >/dev/null; \
 	fi
 
 run: install

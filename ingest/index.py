@@ -245,15 +245,10 @@ class Index:
         return self._collection
 
     def _active_filter(self, doc_id: str | None = None) -> dict[str, Any] | None:
-        hashes = self.active_hashes()
-        if doc_id is not None:
-            record = self.document(doc_id)
-            hashes = [record.content_hash] if record else []
-        if not hashes:
-            return None
-        if len(hashes) == 1:
-            return {META_CONTENT_HASH: hashes[0]}
-        return {META_CONTENT_HASH: {"$in": hashes}}
+        if doc_id is None:
+            return _hash_filter(self.active_hashes())
+        record = self.document(doc_id)
+        return _hash_filter([record.content_hash] if record else [])
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -406,21 +401,26 @@ class Index:
     def dense_search(
         self, vector: Sequence[float], k: int, doc_id: str | None = None
     ) -> list[DenseHit]:
-        where = self._active_filter(doc_id)
-        if where is None:
-            return []
         include = ["documents", "metadatas", "distances"]
         if doc_id is None:
             # Usually every stored chunk is active, and the unfiltered query is the filtered
             # one without Chroma testing the filter on every chunk (at 37 documents, 2 ms
             # instead of 29). A hit of an inactive version (mid-ingest, before garbage
             # collection) falls back to the filtered query.
-            active = set(self.active_hashes())
+            active = self.active_hashes()
+            where = _hash_filter(active)
+            if where is None:
+                return []
             got = self.collection.query(
                 query_embeddings=[list(vector)], n_results=k, include=include
             )
-            if all(m[META_CONTENT_HASH] in active for m in got["metadatas"][0]):
+            known = set(active)
+            if all(m[META_CONTENT_HASH] in known for m in got["metadatas"][0]):
                 where = None
+        else:
+            where = self._active_filter(doc_id)
+            if where is None:
+                return []
         if where is not None:
             got = self.collection.query(
                 query_embeddings=[list(vector)], n_results=k, where=where, include=include
@@ -474,3 +474,12 @@ class Index:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _hash_filter(hashes: Sequence[str]) -> dict[str, Any] | None:
+    """A Chroma ``where`` matching chunks of these document versions (None: no versions)."""
+    if not hashes:
+        return None
+    if len(hashes) == 1:
+        return {META_CONTENT_HASH: hashes[0]}
+    return {META_CONTENT_HASH: {"$in": list(hashes)}}

@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.llm.local import ChatLlamaCpp, LlamaRuntime
 from assistant.llm.openai_compat import MAX_RETRIES, REQUEST_TIMEOUT_S, endpoint_config
+from assistant.llm.prefix import common_prefix
 from ingest.errors import ModelUnavailable
 from ingest.settings import Settings
 
@@ -111,16 +112,10 @@ class LlamaSupportJudge:
     def _prepare(self, llm: Llama) -> None:
         if self._for is llm:
             return
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
+        formatters = self.runtime.chat_formatters(llm)
+        if formatters is None:
             raise ModelUnavailable("the local model has no chat template; cannot ask it to judge")
-        self._formatter = Jinja2ChatFormatter(
-            template=template,
-            eos_token=llm.detokenize([llm.token_eos()]).decode("utf-8", "replace"),
-            bos_token=llm.detokenize([llm.token_bos()]).decode("utf-8", "replace"),
-        )
+        self._formatter = formatters[0]
         self._token_groups = (_single_tokens(llm, YES_WORDS), _single_tokens(llm, NO_WORDS))
         self._for = llm
 
@@ -247,12 +242,7 @@ def _eval_suffix(llm: Llama, tokens: Sequence[int]) -> None:
     n_ctx = llm.n_ctx()
     if len(tokens) >= n_ctx:
         raise ValueError(f"judge prompt of {len(tokens)} tokens does not fit the context ({n_ctx})")
-    prefix = 0
-    for cached, new in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-        if cached != new:
-            break
-        prefix += 1
-    prefix = min(prefix, len(tokens) - 1)
+    prefix = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1)
     llm.n_tokens = prefix  # eval() first drops the KV cells from n_tokens on
     llm.eval(tokens[prefix:])
 

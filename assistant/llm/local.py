@@ -138,7 +138,7 @@ class LlamaRuntime:
         Returns (and keeps in :attr:`last_prompt`) how many tokens the prompt has and how many
         of them the call will not evaluate; None if the model has no chat template.
         """
-        formatters = self._formatters(llm)
+        formatters = self.chat_formatters(llm)
         if formatters is None:
             return None
         whole_formatter, prefix_formatter = formatters
@@ -158,8 +158,9 @@ class LlamaRuntime:
         self.last_prompt = stats
         return stats
 
-    def _formatters(self, llm: Llama) -> tuple[Any, Any] | None:
-        """The chat template as (whole prompt, system turn only) formatters; None: no template."""
+    def chat_formatters(self, llm: Llama) -> tuple[Any, Any] | None:
+        """The GGUF's chat template as ``Jinja2ChatFormatter`` s: (whole prompt with the
+        generation prompt, system turn only). None if the model has no template."""
         if self._prefix_formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
