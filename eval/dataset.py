@@ -98,6 +98,8 @@ class EvalItem(BaseModel):
             (15-80 characters each); empty for unanswerable items.
         key_facts: 1-4 short strings a correct answer must contain, each
             verbatim in the source text; empty for unanswerable items.
+        split: ``"calib"`` (tuning may look at it) or ``"test"`` (held out: figures are
+            reported on it, nothing is chosen by it); ``None`` for sets without a split.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -110,6 +112,7 @@ class EvalItem(BaseModel):
     reference_answer: str = Field(min_length=1)
     evidence: list[str] = Field(default_factory=list)
     key_facts: list[str] = Field(default_factory=list)
+    split: Literal["calib", "test"] | None = None
 
 
 class EvalSetError(ValueError):
