@@ -271,6 +271,14 @@ def _is_number(text: str, *, with_unit: bool = False) -> bool:
     return match is not None and (not with_unit or bool(match["unit"]))
 
 
+def _is_english_fact(fact: KeyFact) -> bool:
+    """Every alternative in Latin script: an answer in Chinese cannot contain the fact."""
+    return all(
+        _LATIN_RE.search(alt) is not None and not _has_cjk(alt)
+        for alt in key_fact_alternatives(fact)
+    )
+
+
 def _split_rank(seed: str, item_id: str) -> str:
     return hashlib.sha256(f"{seed}:{item_id}".encode()).hexdigest()
 
@@ -466,10 +474,7 @@ def _key_fact_problems(item: EvalItem, source_text: str) -> list[str]:
     missing = [fact for fact in item.key_facts if not key_fact_found(fact, item.reference_answer)]
     if missing:
         problems.append(f"reference_answer lacks key fact(s) {missing!r}")
-    if english and item.key_facts and not any(
-        all(_LATIN_RE.search(alt) and not _has_cjk(alt) for alt in key_fact_alternatives(f))
-        for f in item.key_facts
-    ):
+    if english and item.key_facts and not any(map(_is_english_fact, item.key_facts)):
         problems.append(
             "English item has no English key fact (one whose every alternative is in Latin "
             "letters), so an answer in Chinese would pass"

@@ -487,9 +487,7 @@ def test_too_few_test_items_per_type_reported() -> None:
     assert validate_eval_set(items, SOURCE) == []  # 2 of 5 = 40%
     items[-1] = items[-1].model_copy(update={"split": "calib"})
     problems = validate_eval_set(items, SOURCE)
-    assert problems == [
-        "split: type 'factual' has 1 of 5 items in test (at least 40% needed)"
-    ]
+    assert problems == ["split: type 'factual' has 1 of 5 items in test (at least 40% needed)"]
 
 
 def _mixed_items() -> list[EvalItem]:
