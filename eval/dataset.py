@@ -34,6 +34,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -303,7 +304,7 @@ def assign_splits(
     split_of: dict[str, Split] = {}
     for members in strata.values():
         ranked = sorted(members, key=lambda it: _split_rank(seed, it.id))
-        n_test = math.ceil(test_share * len(ranked))
+        n_test = math.ceil(Fraction(str(test_share)) * len(ranked))  # exact: 0.4 * 15 is 6
         for rank, item in enumerate(ranked):
             split_of[item.id] = "test" if rank < n_test else "calib"
     return [item.model_copy(update={"split": split_of[item.id]}) for item in items]
@@ -494,7 +495,7 @@ def _split_problems(items: Sequence[EvalItem]) -> list[str]:
     for item_type, row in split_counts(items).items():
         if item_type == "all" or not row["total"]:
             continue
-        if row["test"] < MIN_TEST_SHARE * row["total"]:
+        if Fraction(row["test"], row["total"]) < Fraction(str(MIN_TEST_SHARE)):
             problems.append(
                 f"split: type {item_type!r} has {row['test']} of {row['total']} items in test "
                 f"(at least {MIN_TEST_SHARE:.0%} needed)"

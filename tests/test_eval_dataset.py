@@ -490,6 +490,14 @@ def test_too_few_test_items_per_type_reported() -> None:
     assert problems == ["split: type 'factual' has 1 of 5 items in test (at least 40% needed)"]
 
 
+def test_forty_percent_is_exact() -> None:
+    # 0.4 * 15 is 6.000000000000001 in floating point: 6 of 15 must count as 40%.
+    items = [*_typed_items(9, split="calib"), *_typed_items(6, split="test")]
+    items = [it.model_copy(update={"id": f"x-{i}"}) for i, it in enumerate(items)]
+    assert validate_eval_set(items, SOURCE) == []
+    assert [it.split for it in assign_splits(items)].count("test") == 6
+
+
 def _mixed_items() -> list[EvalItem]:
     rows = []
     for i in range(23):
