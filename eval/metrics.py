@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from assistant.types import REFUSAL, Answer, AnswerSentence, Language, SupportJudge
-from eval.dataset import ITEM_TYPES, EvalItem, question_language
+from eval.dataset import ITEM_TYPES, EvalItem, KeyFact, key_fact_found, question_language
 
 __all__ = [
     "EVIDENCE_MIN_SHARE",
@@ -294,19 +294,16 @@ def score_retrieval(evidence: Sequence[str], passages: Sequence[str]) -> Retriev
 # --------------------------------------------------------------------------- answer text
 
 
-def _fold(text: str) -> str:
-    return strip_whitespace(text).casefold()
-
-
-def key_fact_recall(key_facts: Sequence[str], answer_text: str) -> float | None:
+def key_fact_recall(key_facts: Sequence[KeyFact], answer_text: str) -> float | None:
     """Share of key facts contained in the answer (whitespace- and case-insensitive).
 
+    A key fact given as a list of alternatives counts when any one of them is contained; a
+    number is not found inside a longer number (``"6 年"`` is not in ``"2006 年"``).
     ``None`` when there are no key facts (unanswerable items).
     """
     if not key_facts:
         return None
-    text = _fold(answer_text)
-    return sum(_fold(fact) in text for fact in key_facts) / len(key_facts)
+    return sum(key_fact_found(fact, answer_text) for fact in key_facts) / len(key_facts)
 
 
 def is_refusal(answer: Answer) -> bool:
@@ -486,8 +483,9 @@ def score_item(item: EvalItem, answer: Answer, judges: Sequence[SupportJudge] = 
         recall = key_fact_recall(item.key_facts, answer.text)
         if recall is not None:
             metrics["key_fact_recall"] = recall
-            text = _fold(answer.text)
-            details["missing_key_facts"] = [f for f in item.key_facts if _fold(f) not in text]
+            details["missing_key_facts"] = [
+                f for f in item.key_facts if not key_fact_found(f, answer.text)
+            ]
     refused = is_refusal(answer)
     metrics["refusal_correct"] = float(refused == (not item.answerable))
     metrics["language_match"] = float(language_matches(item.question, answer))

@@ -10,13 +10,18 @@ import pytest
 from pydantic import ValidationError
 
 from eval.dataset import (
+    ITEM_TYPES,
     REFUSAL_EN,
     REFUSAL_ZH,
     EvalItem,
     EvalSetError,
+    assign_splits,
     dump_eval_set,
+    key_fact_alternatives,
+    key_fact_found,
     load_eval_set,
     question_language,
+    split_counts,
     type_mix,
     validate_eval_set,
 )
@@ -74,6 +79,7 @@ def _valid_items() -> list[EvalItem]:
             type="crosslingual",
             question="How much did the AI painting sell for at Christie's?",
             reference_answer="432,500 US dollars (43.25 万美元).",
+            key_facts=[["432,500", "43.25"], ["dollar", "USD"]],
         ),
         _item(
             id="t-004",
@@ -310,6 +316,237 @@ def test_type_mix() -> None:
     assert all(v == 0.0 for v in type_mix([]).values())
 
 
+# --------------------------------------------------------------------------- key facts
+
+
+def test_key_fact_alternatives() -> None:
+    assert key_fact_alternatives("43.25") == ["43.25"]
+    assert key_fact_alternatives(["Generative Adversarial Network", "GAN"]) == [
+        "Generative Adversarial Network",
+        "GAN",
+    ]
+
+
+def test_key_fact_found_any_alternative_case_and_space_insensitive() -> None:
+    fact = ["Generative Adversarial Network", "GAN"]
+    assert key_fact_found(fact, "a generative adversarial  network")
+    assert key_fact_found(fact, "StyleGAN")
+    assert not key_fact_found(fact, "a diffusion model")
+    assert key_fact_found("43.25 万美元", "以43.25万 美元成交")
+
+
+def test_key_fact_found_numbers_not_inside_longer_numbers() -> None:
+    assert key_fact_found("68 年", "相隔 68 年")
+    assert not key_fact_found("68 年", "1968 年")
+    assert not key_fact_found("2000", "约 20000 个单词")
+    assert not key_fact_found("10.8", "提升 110.8 倍")
+    assert key_fact_found("2000", "每秒写 2000 篇")
+
+
+def test_schema_accepts_alternatives_and_rejects_other_shapes() -> None:
+    item = EvalItem.model_validate(_item(key_facts=["43.25", ["佳士得", "Christie's"]]))
+    assert item.key_facts == ["43.25", ["佳士得", "Christie's"]]
+    for bad in ([1], [{"any": "x"}], [["x", 2]]):
+        with pytest.raises(ValidationError):
+            EvalItem.model_validate(_item(key_facts=bad))
+
+
+def test_load_round_trip_keeps_alternatives_and_splits(tmp_path: Path) -> None:
+    items = assign_splits(_valid_items())
+    path = tmp_path / "set.jsonl"
+    path.write_text(dump_eval_set(items), encoding="utf-8")
+    loaded = load_eval_set(path)
+    assert loaded == items
+    assert loaded[2].key_facts == [["432,500", "43.25"], ["dollar", "USD"]]
+    assert {item.split for item in loaded} <= {"calib", "test"}
+
+
+def test_dump_omits_an_absent_split() -> None:
+    assert '"split"' not in dump_eval_set(_valid_items()[:1])
+
+
+@pytest.mark.parametrize("fact", ["画作", ["画作", "佳士得拍卖行"], "AI"])
+def test_short_key_fact_reported(fact: str | list[str]) -> None:
+    problems = _problems_for(key_facts=[fact], reference_answer="画作在佳士得拍卖行卖了 AI 价")
+    assert any("shorter than 3 characters" in p for p in problems)
+
+
+def test_short_number_with_unit_passes() -> None:
+    source = SOURCE + "这一年过去了 8 年。\n"
+    item = _item(key_facts=["8 年"], reference_answer="过去了 8 年。")
+    assert validate_eval_set([EvalItem.model_validate(item)], source) == []
+    # a bare short number has no unit
+    bare = _item(key_facts=["43"], reference_answer="43 万")
+    problems = validate_eval_set([EvalItem.model_validate(bare)], SOURCE)
+    assert any("shorter than 3 characters" in p for p in problems)
+
+
+def test_key_fact_in_question_reported() -> None:
+    problems = _problems_for(
+        question="佳士得拍卖行以多少钱卖出了那幅画作？",
+        key_facts=["43.25", ["佳士得拍卖行", "拍卖会"]],
+        reference_answer="佳士得拍卖行以 43.25 万美元卖出。",
+    )
+    assert [p for p in problems if "contained in the question" in p] == [
+        "t-001: key_facts[1] ['佳士得拍卖行', '拍卖会']: '佳士得拍卖行' is contained in the question"
+    ]
+
+
+def test_key_fact_in_question_ignores_case_and_spaces() -> None:
+    problems = _problems_for(question="StyleGAN 是谁发布的？", key_facts=["Style GAN"])
+    assert any("contained in the question" in p for p in problems)
+
+
+def test_chinese_key_fact_needs_one_verbatim_alternative() -> None:
+    passing = _problems_for(
+        key_facts=[["43.25 万美元", "四十三万两千五百美元"]],
+        reference_answer="43.25 万美元。",
+    )
+    assert passing == []
+    failing = _problems_for(key_facts=[["43.26 万美元", "四十三万美元"]])
+    assert any("does not occur verbatim" in p for p in failing)
+
+
+def test_computed_number_needs_no_source_only_in_multihop() -> None:
+    computed = {"key_facts": ["68 年"], "reference_answer": "相隔 68 年。"}
+    assert _problems_for(type="multihop", **computed) == []
+    assert any("does not occur verbatim" in p for p in _problems_for(**computed))
+
+
+def test_reference_answer_must_contain_its_key_facts() -> None:
+    problems = _problems_for(reference_answer="它在 2018 年成交。")
+    assert problems == ["t-001: reference_answer lacks key fact(s) ['43.25']"]
+
+
+def _english(**overrides: Any) -> list[str]:
+    return _problems_for(
+        type="crosslingual",
+        question="How much did the AI painting sell for at Christie's?",
+        reference_answer="432,500 US dollars (43.25 万美元) in 2018 at 佳士得拍卖行.",
+        **overrides,
+    )
+
+
+def test_english_item_with_english_key_facts_passes() -> None:
+    assert _english(key_facts=[["432,500", "43.25"], ["dollar", "USD"]]) == []
+    # a name that stays Chinese may be Chinese only
+    assert _english(key_facts=[["dollar", "USD"], "佳士得"]) == []
+
+
+def test_english_item_without_english_key_fact_reported() -> None:
+    problems = _english(key_facts=["43.25 万美元"])
+    assert any("no English key fact" in p for p in problems)
+    # a Latin alternative beside a Chinese one does not stop a Chinese answer passing
+    problems = _english(key_facts=[["dollar", "43.25 万美元"]])
+    assert any("no English key fact" in p for p in problems)
+
+
+def test_english_item_with_long_chinese_only_key_fact_reported() -> None:
+    problems = _english(key_facts=["dollar", "佳士得拍卖行"])
+    assert any("Chinese only in an English item" in p for p in problems)
+
+
+def test_english_key_facts_need_not_be_in_the_source() -> None:
+    assert _english(key_facts=["432,500", "US dollars"]) == []
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _typed_items(n: int, item_type: str = "factual", split: str | None = None) -> list[EvalItem]:
+    return [
+        EvalItem.model_validate(_item(id=f"{item_type[:1]}-{i:03d}", type=item_type, split=split))
+        for i in range(n)
+    ]
+
+
+def test_set_without_splits_has_no_split_problem() -> None:
+    assert validate_eval_set(_typed_items(5), SOURCE) == []
+
+
+def test_split_on_some_items_only_reported() -> None:
+    items = _typed_items(5)
+    items[0] = items[0].model_copy(update={"split": "test"})
+    items[1] = items[1].model_copy(update={"split": "test"})
+    problems = validate_eval_set(items, SOURCE)
+    assert sorted(p.split(":")[0] for p in problems if "no split" in p) == [
+        "f-002",
+        "f-003",
+        "f-004",
+    ]
+
+
+def test_schema_rejects_unknown_split() -> None:
+    with pytest.raises(ValidationError):
+        EvalItem.model_validate(_item(split="train"))
+
+
+def test_too_few_test_items_per_type_reported() -> None:
+    items = [*_typed_items(3, split="calib"), *_typed_items(2, split="test")]
+    items = [it.model_copy(update={"id": f"x-{i}"}) for i, it in enumerate(items)]
+    assert validate_eval_set(items, SOURCE) == []  # 2 of 5 = 40%
+    items[-1] = items[-1].model_copy(update={"split": "calib"})
+    problems = validate_eval_set(items, SOURCE)
+    assert problems == ["split: type 'factual' has 1 of 5 items in test (at least 40% needed)"]
+
+
+def test_forty_percent_is_exact() -> None:
+    # 0.4 * 15 is 6.000000000000001 in floating point: 6 of 15 must count as 40%.
+    items = [*_typed_items(9, split="calib"), *_typed_items(6, split="test")]
+    items = [it.model_copy(update={"id": f"x-{i}"}) for i, it in enumerate(items)]
+    assert validate_eval_set(items, SOURCE) == []
+    assert [it.split for it in assign_splits(items)].count("test") == 6
+
+
+def _mixed_items() -> list[EvalItem]:
+    rows = []
+    for i in range(23):
+        rows.append(_item(id=f"f-{i:03d}"))
+    for i in range(7):
+        rows.append(_item(id=f"u-{i:03d}", type="unanswerable", answerable=False,
+                          question="白皮书如何评价 ChatGPT？", reference_answer=REFUSAL_ZH,
+                          evidence=[], key_facts=[]))  # fmt: skip
+    for i in range(6):
+        rows.append(_item(id=f"v-{i:03d}", type="unanswerable", answerable=False,
+                          question="What about the EU AI Act?", reference_answer=REFUSAL_EN,
+                          evidence=[], key_facts=[]))  # fmt: skip
+    return [EvalItem.model_validate(r) for r in rows]
+
+
+def test_assign_splits_stratified_and_at_least_the_share() -> None:
+    items = assign_splits(_mixed_items())
+    assert validate_eval_set(items, SOURCE) == []
+    test_ids = {it.id for it in items if it.split == "test"}
+    assert len([i for i in test_ids if i.startswith("f-")]) == 10  # ceil(0.4 * 23)
+    assert len([i for i in test_ids if i.startswith("u-")]) == 3  # ceil(0.4 * 7), Chinese
+    assert len([i for i in test_ids if i.startswith("v-")]) == 3  # ceil(0.4 * 6), English
+    assert [it.id for it in items] == [it.id for it in _mixed_items()]  # order kept
+
+
+def test_assign_splits_is_deterministic_and_blind_to_content() -> None:
+    items = _mixed_items()
+    first = [it.split for it in assign_splits(items)]
+    assert [it.split for it in assign_splits(items)] == first
+    # reordering the file or editing answers and key facts moves no item
+    shuffled = assign_splits(list(reversed(items)))
+    assert {it.id: it.split for it in shuffled} == {
+        it.id: s for it, s in zip(items, first, strict=True)
+    }
+    edited = [it.model_copy(update={"reference_answer": "changed"}) for it in items]
+    assert [it.split for it in assign_splits(edited)] == first
+    # another seed draws another sample
+    assert [it.split for it in assign_splits(items, seed="other")] != first
+
+
+def test_split_counts() -> None:
+    counts = split_counts(assign_splits(_mixed_items()))
+    assert set(counts) == {*ITEM_TYPES, "all"}
+    assert counts["factual"] == {"calib": 13, "test": 10, "none": 0, "total": 23}
+    assert counts["unanswerable"] == {"calib": 7, "test": 6, "none": 0, "total": 13}
+    assert counts["all"]["total"] == 36
+    assert split_counts(_valid_items())["all"] == {"calib": 0, "test": 0, "none": 6, "total": 6}
+
+
 # --------------------------------------------------------------------------- real drafts
 
 
@@ -318,18 +555,75 @@ def _source_path() -> Path | None:
 
 
 SETS = sorted(SETS_DIR.glob("aigc-*.jsonl"))
+V1 = SETS_DIR / "aigc-dev-v1.jsonl"
+V2 = SETS_DIR / "aigc-dev-v2.jsonl"
+CURRENT = [p for p in SETS if p != V1]  # v1 predates the split and key-fact rules
+
+
+def _source_text() -> str:
+    source_path = _source_path()
+    if source_path is None:
+        pytest.skip("white paper source text not found")
+    return source_path.read_text(encoding="utf-8")
 
 
 def test_versioned_sets_exist() -> None:
     assert SETS, "no versioned eval set eval/sets/aigc-*.jsonl"
+    assert V2 in SETS
 
 
-@pytest.mark.parametrize("draft", SETS, ids=[p.name for p in SETS])
+@pytest.mark.parametrize("draft", CURRENT, ids=[p.name for p in CURRENT])
 def test_real_sets_validate(draft: Path) -> None:
-    source_path = _source_path()
-    if source_path is None:
-        pytest.skip("white paper source text not found")
     items = load_eval_set(draft)
     assert items, f"{draft.name} is empty"
-    problems = validate_eval_set(items, source_path.read_text(encoding="utf-8"))
+    problems = validate_eval_set(items, _source_text())
     assert problems == [], "\n".join(problems)
+
+
+def test_v1_breaks_only_the_newer_key_fact_rules() -> None:
+    items = load_eval_set(V1)
+    assert all(item.split is None for item in items)
+    problems = validate_eval_set(items, _source_text())
+    assert problems, "v1 is kept as it was: its key facts break rule 5"
+    rule5 = (": key_facts[", "English key fact", "reference_answer lacks key fact")
+    assert all(any(mark in p for mark in rule5) for p in problems), problems
+
+
+def test_v2_extends_v1_and_keeps_its_items() -> None:
+    v1, v2 = load_eval_set(V1), load_eval_set(V2)
+    by_id = {item.id: item for item in v2}
+    assert len(v2) >= 240
+    for old in v1:
+        new = by_id[old.id]
+        assert (new.type, new.question, new.history, new.evidence) == (
+            old.type,
+            old.question,
+            old.history,
+            old.evidence,
+        )
+    before, after = split_counts(v1), split_counts(v2)
+    for item_type in ("multihop", "crosslingual", "unanswerable", "followup"):
+        assert after[item_type]["total"] > before[item_type]["total"]
+
+
+def test_v2_splits_are_the_seeded_assignment() -> None:
+    items = load_eval_set(V2)
+    assert [item.split for item in assign_splits(items)] == [item.split for item in items]
+
+
+def test_validate_set_cli_prints_splits_and_no_problems() -> None:
+    from click.testing import CliRunner
+
+    from ui.cli import main
+
+    result = CliRunner().invoke(main, ["validate-set", str(V2)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("no problems")
+    assert any(line.split()[:1] == ["multihop"] for line in result.output.splitlines())
+    payload = json.loads(CliRunner().invoke(main, ["validate-set", str(V2), "--json"]).output)
+    assert payload["problems"] == []
+    assert payload["splits"]["all"]["total"] == payload["items"]
+
+    failing = CliRunner().invoke(main, ["validate-set", str(V1)])
+    assert failing.exit_code == 1
+    assert "shorter than 3 characters" in failing.output

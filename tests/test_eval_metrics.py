@@ -206,6 +206,13 @@ def test_key_fact_recall_ignores_whitespace_and_case() -> None:
     assert key_fact_recall([], "anything") is None
 
 
+def test_key_fact_recall_accepts_any_alternative() -> None:
+    facts: list[str | list[str]] = [["Generative Adversarial Network", "GAN"], "68 年"]
+    assert key_fact_recall(facts, "A generative adversarial  network, 68年 later") == 1.0
+    assert key_fact_recall(facts, "a GAN, proposed in 2014") == 0.5
+    assert key_fact_recall(facts, "毕加索在 1968 年评价计算机") == 0.0  # not inside 1968
+
+
 def test_is_refusal_needs_flag_and_fixed_sentence() -> None:
     assert is_refusal(refusal("zh"))
     assert is_refusal(refusal("en"))

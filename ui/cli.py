@@ -545,13 +545,15 @@ def eval_command(
 @click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_SET)
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 def validate_set(path: Path, as_json: bool) -> None:
-    """Check an eval set: schema, mix, and every evidence string verbatim in the source.
+    """Check an eval set: schema, mix, split, key facts, and evidence verbatim in the source.
+
+    Prints the items per type and calib/test split.
 
     \b
     Example:
-      whitepaper validate-set eval/sets/aigc-dev-v1.jsonl
+      whitepaper validate-set eval/sets/aigc-dev-v2.jsonl
     """
-    from eval.dataset import load_eval_set, type_mix, validate_eval_set
+    from eval.dataset import load_eval_set, split_counts, type_mix, validate_eval_set
 
     source = BUNDLED_PDF.parent / "source.txt"
     try:
@@ -560,10 +562,22 @@ def validate_set(path: Path, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     problems = validate_eval_set(items, source.read_text(encoding="utf-8"))
     mix = {k: round(v, 3) for k, v in type_mix(items).items()}
+    splits = split_counts(items)
+    columns = ("calib", "test", "none", "total")
+    table = [f"{'type':<14}" + "".join(f"{c:>7}" for c in columns)] + [
+        f"{item_type:<14}" + "".join(f"{row[c]:>7}" for c in columns)
+        for item_type, row in splits.items()
+    ]
     text = "\n".join(
-        [f"{len(items)} items; mix: {mix}"] + problems + (["no problems"] if not problems else [])
+        [f"{len(items)} items; mix: {mix}", *table]
+        + problems
+        + (["no problems"] if not problems else [])
     )
-    _emit(as_json, {"items": len(items), "mix": mix, "problems": problems}, text)
+    _emit(
+        as_json,
+        {"items": len(items), "mix": mix, "splits": splits, "problems": problems},
+        text,
+    )
     if problems:
         sys.exit(1)
 
