@@ -14,8 +14,10 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
+from assistant.support import SupportChecker
 from assistant.types import Generator, SupportJudge
 from ingest.embeddings import embeddings_from
+from ingest.errors import WhitepaperError
 from ingest.index import Index
 from ingest.settings import Settings
 
@@ -98,3 +100,41 @@ def _openai_generator(settings: Settings, excerpter: ExtractiveGenerator) -> Gen
     from assistant.llm.openai_compat import make_openai_chat_model
 
     return ChatGenerator(make_openai_chat_model(settings), "openai", excerpter, 700)
+
+
+def build_checker(
+    settings: Settings,
+    *,
+    use_model: bool | None = None,
+    embeddings: Embeddings | None = None,
+    index: Index | None = None,
+) -> SupportChecker:
+    """The support checker answers use: e5 for English sentences, the index's Latin words as
+    the document's names (when an index exists), and the local model for the undecided band
+    when ``use_model`` (default: when the default mode is the local model)."""
+    embeddings = embeddings or embeddings_from(settings)
+    if index is None and settings.catalog_path.exists():
+        index = Index(settings, embeddings)
+    vocabulary = _latin_vocabulary(index) if index is not None else None
+    if use_model is None:
+        use_model = settings.mode in ("auto", "local") and _local_available()
+    model: SupportJudge | None = None
+    if use_model:
+        model = _local_judge(settings, {})
+    return SupportChecker(embeddings=embeddings, model=model, vocabulary_source=vocabulary)
+
+
+def _latin_vocabulary(index: Index) -> Callable[[], frozenset[str]]:
+    """The index's Latin words, read once on first use (an empty index has none)."""
+    cache: list[frozenset[str]] = []
+
+    def read() -> frozenset[str]:
+        if not cache:
+            try:
+                words = index.bm25().vocabulary
+            except WhitepaperError:
+                words = frozenset()
+            cache.append(frozenset(w for w in words if w.isascii() and w.isalpha()))
+        return cache[0]
+
+    return read

@@ -779,3 +779,42 @@ def bench(
     _emit(as_json, merged, "\n".join(lines))
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("pairs", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead of JSON lines.")
+@click.option("--explain", is_flag=True, help="Also name the layer that decided each pair.")
+@click.option(
+    "--model/--no-model",
+    "use_model",
+    default=None,
+    help="Ask the local model about what the cheap layers leave open "
+    "(default: as answers do in the default mode).",
+)
+@click.pass_obj
+def verify(
+    settings: Settings, pairs: Path, as_json: bool, explain: bool, use_model: bool | None
+) -> None:
+    """Check (passage, sentence) pairs with the support checker that answers use.
+
+    PAIRS is a JSONL file of {"passage": ..., "sentence": ...} objects. Each line gets
+    {"supported", "score", "reasons"} in input order.
+
+    \b
+    Examples:
+      whitepaper verify pairs.jsonl
+      whitepaper verify pairs.jsonl --json --explain
+    """
+    from assistant.factory import build_checker
+    from assistant.support import read_pairs
+
+    with _user_errors():
+        items = read_pairs(pairs)
+        checker = build_checker(settings, use_model=use_model)
+        results = [checker.check(sentence, passage).to_json(explain) for passage, sentence in items]
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            click.echo(json.dumps(result, ensure_ascii=False))
