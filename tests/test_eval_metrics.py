@@ -396,6 +396,7 @@ def test_refusal_precision_recall_f1_exact() -> None:
     assert overall["refusal_f1"].value == 0.5
     assert overall["refusal_f1"].n == 5
     assert overall["false_refusal_rate"].value == pytest.approx(1 / 3)  # a1 of a1, a2, a3
+    assert (overall["false_refusal_rate"].n, overall["refusal_recall"].n) == (3, 2)
     # No refusal expected nor correct among multihop items: undefined, not zero.
     assert table["multihop"]["refusal_precision"].value is None
     assert table["unanswerable"]["refusal_recall"].value == 0.5

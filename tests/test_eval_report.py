@@ -107,9 +107,10 @@ def test_report_files_exist_with_non_empty_charts(tmp_path: Path) -> None:
     assert "## Broken invariants (0)" in text
     assert "The eval set has no calib/test split." in text
     assert "Not gated." in text
-    # Extractive mode: the lexical judge's citation figures are 100 by construction.
-    assert "| citation_recall[contain] | 100.0 |" in text
+    # Refusal recall is over the one unanswerable item; F1 is shown, not gated.
     assert "| refusal_recall | 100.0 | 100.0–100.0 | 1 | — | — | yes |" in text
+    assert "| refusal_f1 | 100.0 | 100.0–100.0 | 3 | — | — | no |" in text
+    assert "| citation_recall[contain] | 50.0 | 0.0–100.0 | 2 | — | — | yes |" in text
 
 
 def test_report_lists_items_flipped_against_the_baseline(tmp_path: Path) -> None:
