@@ -311,7 +311,9 @@ def compare_flags(
         before = baseline_items.get(scores.id)
         if before is None:
             continue
-        was = {k: float(v) >= 1.0 - _EPS for k, v in before.items() if _base_metric(k) in FLAG_METRICS}
+        was = {
+            k: float(v) >= 1.0 - _EPS for k, v in before.items() if _base_metric(k) in FLAG_METRICS
+        }
         now = item_flags(scores)
         worse = tuple(k for k, ok in was.items() if ok and now.get(k) is False)
         better = tuple(k for k, ok in was.items() if not ok and now.get(k) is True)
@@ -355,8 +357,12 @@ def identity_differences(entry: Mapping[str, Any], run: Mapping[str, Any]) -> li
         )
     if entry.get("mode") != run.get("mode"):
         differences.append(f"mode {run.get('mode')!r} vs the baseline's {entry.get('mode')!r}")
-    base_judges = [{"name": j.get("name"), "threshold": j.get("threshold")} for j in entry.get("judges", [])]
-    run_judges = [{"name": j.get("name"), "threshold": j.get("threshold")} for j in run.get("judges", [])]
+    base_judges = [
+        {"name": j.get("name"), "threshold": j.get("threshold")} for j in entry.get("judges", [])
+    ]
+    run_judges = [
+        {"name": j.get("name"), "threshold": j.get("threshold")} for j in run.get("judges", [])
+    ]
     if base_judges != run_judges:
         differences.append(
             f"judges {_judges_text(run_judges)} vs the baseline's {_judges_text(base_judges)}"
@@ -392,7 +398,9 @@ def paired_drop(
     return mean, max(1.0 / n, Z_ONE_SIDED * sd / math.sqrt(n))
 
 
-def _members(group: str, per_item: Sequence[ItemScores], live: Sequence[ItemScores]) -> list[ItemScores]:
+def _members(
+    group: str, per_item: Sequence[ItemScores], live: Sequence[ItemScores]
+) -> list[ItemScores]:
     if group == "overall":
         return list(per_item)
     if group == _LIVE_GROUP:
@@ -480,7 +488,9 @@ def check_gate(
                 f"of {100 * check.drop:.1f} points over {check.n} items, more than the "
                 f"{100 * check.tolerance:.1f}-point tolerance"
             )
-    new = sorted({_label(g, m) for g, m in gated_figures(metrics)} - set(baseline_entry.get("figures", {})))
+    new = sorted(
+        {_label(g, m) for g, m in gated_figures(metrics)} - set(baseline_entry.get("figures", {}))
+    )
     if new:
         notes.append(f"not in the baseline, so not gated: {', '.join(new)}")
     if baseline_entry.get("accepted_regression"):

@@ -660,7 +660,6 @@ def aggregate(
     }
 
 
-
 def aggregate_splits(
     scores: Sequence[ItemScores], *, resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, Estimate]]:

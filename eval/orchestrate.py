@@ -113,6 +113,8 @@ class EvalOutcome:
         baseline_path: The baseline file.
         baseline_written: The run was stored as the baseline.
         flips: Items flipped against a comparable baseline entry (``None`` without one).
+        baseline_differences: Why the run's baseline entry is not comparable with it (empty
+            when it is, or when there is none).
     """
 
     name: str
@@ -122,6 +124,7 @@ class EvalOutcome:
     baseline_path: Path
     baseline_written: bool
     flips: gates.Flips | None
+    baseline_differences: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         gate = None if self.verdict is None else self.verdict.passed
@@ -175,7 +178,11 @@ class EvalOutcome:
             "violations": m.get("violations", {}),
             "flipped": None if self.flips is None else _flips_json(self.flips),
             "gate": None if self.verdict is None else self.verdict.to_json(),
-            "baseline": {"path": str(self.baseline_path), "written": self.baseline_written},
+            "baseline": {
+                "path": str(self.baseline_path),
+                "written": self.baseline_written,
+                "not_comparable": list(self.baseline_differences),
+            },
         }
 
     def table(self) -> str:
@@ -197,13 +204,19 @@ class EvalOutcome:
         followups = self.followups()
         if followups:
             n = followups["reference"]["key_fact_recall"]["n"]
+            ref, live = followups["reference"], followups["live"]
             cells = [
-                f"{k} {_pct(followups['reference'][k]['value'])} → {_pct(followups['live'][k]['value'])}"
+                f"{k} {_pct(ref[k]['value'])} → {_pct(live[k]['value'])}"
                 for k in ("hit@5", "key_fact_recall")
             ]
             lines.append(f"follow-ups, reference → live history (n={n}): " + "; ".join(cells))
         if self.flips is not None and self.verdict is None:
             lines += _flip_lines(self.flips)
+        if self.baseline_differences and self.verdict is None:
+            lines.append(
+                f"baseline {self.name!r} in {self.baseline_path} is not comparable, so no flips: "
+                + "; ".join(self.baseline_differences)
+            )
         lines.append(f"report: {self.report}")
         return "\n".join(lines)
 
@@ -264,9 +277,7 @@ def _not_comparable(name: str, path: Path, differences: Sequence[str]) -> gates.
     )
 
 
-def evaluate(
-    request: EvalRequest, build_assistant: Callable[[str], EvalAssistant]
-) -> EvalOutcome:
+def evaluate(request: EvalRequest, build_assistant: Callable[[str], EvalAssistant]) -> EvalOutcome:
     """Run one eval as ``request`` asks (see the module docstring).
 
     Args:
@@ -302,9 +313,7 @@ def evaluate(
 
     assistant = build_assistant(request.mode)
     judges = _judges(assistant, request.judge or ("both" if request.mode == "local" else "lexical"))
-    manifest = run_manifest(
-        all_items, request.set_path, request.mode, judges, request.conversation
-    )
+    manifest = run_manifest(all_items, request.set_path, request.mode, judges, request.conversation)
     differences = [] if entry is None else gates.identity_differences(entry, manifest)
     if differences and (request.gate or request.update_baseline) and not request.accept_regression:
         raise _not_comparable(name, baseline_path, differences)
@@ -353,5 +362,5 @@ def evaluate(
         baseline_path=baseline_path,
         baseline_written=written,
         flips=flips,
+        baseline_differences=tuple(differences),
     )
-

@@ -376,8 +376,9 @@ def _same_run(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     if old.get("judges") != new["judges"]:
         differences.append("judges")
     if old.get("conversation", "reference") != new["conversation"]:
-        differences.append(f"conversation ({old.get('conversation', 'reference')!r} vs "
-                           f"{new['conversation']!r})")
+        differences.append(
+            f"conversation ({old.get('conversation', 'reference')!r} vs {new['conversation']!r})"
+        )
     return differences
 
 

@@ -153,9 +153,7 @@ def test_two_items_lost_pass_three_fail_and_trades_widen_the_tolerance() -> None
 
 def test_a_drop_inside_one_type_fails_its_per_type_figure() -> None:
     factual = _scores(answerable=30, unanswerable=0)
-    multihop = [
-        replace(s, id=f"m-{i}", type="multihop") for i, s in enumerate(_scores(6, 0))
-    ]
+    multihop = [replace(s, id=f"m-{i}", type="multihop") for i, s in enumerate(_scores(6, 0))]
     base = _miss(factual, "a-00", "a-01", "a-02") + multihop
     entry = baseline_entry(_metrics(base), base)
     # Three factual items fixed, three multihop items broken: overall unchanged.
@@ -216,7 +214,9 @@ def test_a_run_not_like_the_baseline_fails_saying_what_differs() -> None:
     entry = baseline_entry(_metrics(scores, judges=judges), scores)
     assert identity_differences(entry, _metrics(scores, judges=judges)) == []
 
-    other = _metrics(scores, judges=[{"name": "lexical", "threshold": 0.5}], sha="def", mode="local")
+    other = _metrics(
+        scores, judges=[{"name": "lexical", "threshold": 0.5}], sha="def", mode="local"
+    )
     result = check_gate(other, scores, entry)
     assert not result.passed and not result.comparable
     assert result.checks == ()
@@ -319,7 +319,12 @@ def test_update_baseline_round_trip_keeps_other_runs_and_the_subset(tmp_path: Pa
     assert subset_ids(baseline, "extractive-dev") is None
     entry = baseline["extractive-dev"]
     assert entry["format"] == GATE_FORMAT
-    assert entry["figures"]["hit@5"] == {"group": "overall", "metric": "hit@5", "value": 1.0, "n": 18}
+    assert entry["figures"]["hit@5"] == {
+        "group": "overall",
+        "metric": "hit@5",
+        "value": 1.0,
+        "n": 18,
+    }
     assert entry["items"]["u-1"] == {"refusal_correct": 1.0, "refusal_recall": 1.0}
     assert entry["git_commit"] == "deadbeef"
     assert entry["accepted_regression"] is None
@@ -342,7 +347,12 @@ def test_a_failing_gate_writes_nothing_unless_the_regression_is_accepted(tmp_pat
         update_baseline("extractive-dev", _metrics(worse), worse, path=path, verdict=verdict)
     with pytest.raises(BaselineError):
         update_baseline(
-            "extractive-dev", _metrics(worse), worse, path=path, verdict=verdict, accept_regression=" "
+            "extractive-dev",
+            _metrics(worse),
+            worse,
+            path=path,
+            verdict=verdict,
+            accept_regression=" ",
         )
     assert path.read_bytes() == before
 

@@ -72,9 +72,7 @@ def _answers(miss_retrieval: bool = False) -> dict[str, Answer]:
     }
 
 
-def _run(
-    out: Path, miss_retrieval: bool = False, items: list[EvalItem] | None = None
-) -> RunResult:
+def _run(out: Path, miss_retrieval: bool = False, items: list[EvalItem] | None = None) -> RunResult:
     return run_eval(
         ScriptedAssistant(_answers(miss_retrieval)),
         items or _items(),

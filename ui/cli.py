@@ -504,7 +504,7 @@ def eval_command(
     if accept_regression is not None and not update_baseline:
         raise click.UsageError("--accept-regression only applies with --update-baseline")
     if accept_regression is not None and not accept_regression.strip():
-        raise click.UsageError("--accept-regression needs a reason, e.g. \"new eval set v2\"")
+        raise click.UsageError('--accept-regression needs a reason, e.g. "new eval set v2"')
     request = EvalRequest(
         set_path=set_path,
         mode=mode,
