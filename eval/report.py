@@ -262,9 +262,9 @@ def _followups(m: Mapping[str, Any]) -> list[str]:
 def _gate(verdict: GateResult | None) -> list[str]:
     if verdict is None:
         return ["Not gated."]
-    lines = [f"**{'PASSED' if verdict.passed else 'FAILED'}**", ""]
-    lines += [f"- {f}" for f in verdict.failures]
-    lines += [f"- note: {n}" for n in verdict.notes]
+    lines = [f"**{'PASSED' if verdict.passed else 'FAILED'}**"]
+    items = [f"- {f}" for f in verdict.failures] + [f"- note: {n}" for n in verdict.notes]
+    lines += ["", *items] if items else []
     if verdict.checks:
         lines += [
             "",
