@@ -1,47 +1,90 @@
 """The regression gate: compare a run with a stored baseline, and update that baseline.
 
-The baseline file (``eval/baseline.json``) maps a run name to an entry::
+The baseline file (``eval/baseline.json`` unless another is given) maps a run name to an
+entry::
 
     {
       "extractive-dev": {
+        "format": 2,
         "mode": "extractive",
+        "conversation": "both",
         "set": {"path": "eval/sets/aigc-dev-v1.jsonl", "sha256": "…"},
-        "judges": [{"name": "lexical", "threshold": 0.5}],
+        "judges": [{"name": "lexical", "threshold": 0.7}],
         "subset": null,
         "updated": "2025-01-01T00:00:00+00:00",
         "git_commit": "…",
-        "metrics": {"hit@5": {"value": 0.91, "n": 130}, "refusal_f1": {…}, …},
-        "items": {"a-001": {"hit@5": true, "key_fact_recall": false, …}, …}
+        "accepted_regression": null,
+        "figures": {"hit@5": {"group": "overall", "metric": "hit@5", "value": 0.95, "n": 138},
+                    "factual:key_fact_recall": {…}, …},
+        "items": {"a-001": {"hit@5": 1.0, "key_fact_recall": 0.5, …}, …},
+        "live_items": {"b-070": {…}, …}
       },
       "local-subset20": {"subset": ["a-003", "b-017", …], …}
     }
 
-``metrics`` holds the headline figures (:data:`eval.metrics.HEADLINE_METRICS`, the citation
-ones per judge); ``items`` holds per-item pass/fail flags (:func:`item_flags`) so that a report
-or a failing gate can name the items that flipped. ``subset`` is the fixed list of item ids a
-run name is restricted to (``null``: the whole set); it is kept across baseline updates.
+``figures`` are the gated figures of the run (:func:`gated_figures`); ``items`` hold each
+item's values of those metrics (:func:`eval.metrics.item_values`) and ``live_items`` those of
+the follow-ups asked live, so the gate can compare item by item and name the items that
+flipped. ``subset`` is the fixed list of item ids a run name is restricted to (``null``: the
+whole set); it is kept across baseline updates. ``accepted_regression`` holds the reason given
+with ``--accept-regression`` (and the gate's failures then) when the entry replaced a baseline
+the run did not pass.
 
-The gate fails when an invariant is broken, when the run's items are not the baseline's, or
-when a headline figure falls more than ``max(2 points, 1/n)`` below the baseline (one item's
-worth on a small set). Flipped items are listed either way.
+**Like with like.** A baseline entry is only compared with a run of the same eval-set file
+(sha256), mode, judges (names and thresholds), conversation and entry format; any difference
+fails the gate with a message naming it (:func:`identity_differences`). Entries written before
+format 2 (no ``format`` field) fail this way and must be re-recorded.
+
+**What is gated.** Overall: hit@5, MRR@10, key-fact recall, refusal recall, false-refusal rate,
+language match, answered-with-citation, and citation recall and precision per judge; per item
+type and for the live follow-ups: hit@5 and key-fact recall. Refusal F1 is reported, not gated:
+its two parts are. A figure fixed by construction is not gated (:data:`FIXED_BY_CONSTRUCTION`):
+in extractive mode every answer sentence is a verbatim passage sentence cited to that passage,
+and the lexical judge (the one the assistant checks answers with) scores a verbatim sentence
+against its own passage at 1.0, so lexical citation recall and precision are 100% whatever the
+change. They are still reported; a model judge's figures are gated in every mode.
+
+**Tolerance: a paired, one-sided test over the items.** The run and the baseline score the
+same items, so the gate compares them item by item: for each gated figure, ``d_i`` is the
+change of item ``i``'s value (sign flipped for lower-is-better figures) over the ``n`` items
+scored on both sides, and the gate fails when the mean drop exceeds::
+
+    tolerance = max(1 / n, Z * sd(d) / sqrt(n))        Z = 1.645 (one-sided 95%)
+
+One item's worth of net drop always passes; beyond that, a drop fails unless it is within the
+noise of the item-level changes (many items flipping both ways widen the tolerance, items
+only getting worse do not: with no item improving, about three items going from pass to fail
+fail the gate at any ``n``). The unpaired binomial tolerance ``Z * sqrt(p(1-p)/n)`` was not
+chosen: it measures how far the figure could be from a population value, not whether the same
+items got worse, and would let key-fact recall over 138 items fall 6 points (20 points on the
+20-item local subset) without failing.
+
+Flipped items (a flag metric of :data:`FLAG_METRICS` going from full marks to less, or back)
+are listed either way.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import ItemScores, judge_of
+from eval.metrics import LOWER_IS_BETTER, ItemScores, item_values, judge_of, judged
 from ingest.errors import WhitepaperError
 
 __all__ = [
     "DEFAULT_BASELINE_PATH",
+    "FIXED_BY_CONSTRUCTION",
     "FLAG_METRICS",
-    "MIN_TOLERANCE",
+    "GATED_OVERALL",
+    "GATED_PER_GROUP",
+    "GATE_FORMAT",
+    "Z_ONE_SIDED",
     "BaselineError",
     "Flips",
     "GateResult",
@@ -49,16 +92,43 @@ __all__ = [
     "baseline_entry",
     "check_gate",
     "compare_flags",
+    "gated_figures",
+    "identity_differences",
     "item_flags",
     "load_baseline",
+    "paired_drop",
     "require_entry",
     "subset_ids",
     "update_baseline",
 ]
 
 DEFAULT_BASELINE_PATH = Path(__file__).resolve().parent / "baseline.json"
-MIN_TOLERANCE = 0.02
-"""A headline figure may fall this much (2 points) below the baseline, or 1/n if larger."""
+GATE_FORMAT = 2
+"""The entry format this gate writes and compares with (entries without one are format 1)."""
+
+Z_ONE_SIDED = 1.645
+"""One-sided 95% normal quantile of the paired tolerance."""
+
+GATED_OVERALL = (
+    "hit@5",
+    "mrr@10",
+    "key_fact_recall",
+    "refusal_recall",
+    "false_refusal_rate",
+    "language_match",
+    "answered_with_citation",
+    "citation_recall",
+    "citation_precision",
+)
+"""Figures gated over all items; the citation ones per judge."""
+
+GATED_PER_GROUP = ("hit@5", "key_fact_recall")
+"""Figures gated per item type and for the follow-ups asked live."""
+
+FIXED_BY_CONSTRUCTION: Mapping[str, frozenset[str]] = {
+    "extractive": frozenset({"citation_recall[lexical]", "citation_precision[lexical]"}),
+}
+"""Mode -> figures that cannot move in that mode (see the module docstring); not gated."""
 
 FLAG_METRICS = (
     "hit@1",
@@ -66,26 +136,41 @@ FLAG_METRICS = (
     "key_fact_recall",
     "refusal_correct",
     "language_match",
+    "answered_with_citation",
     "citation_recall",
     "citation_precision",
 )
 """Per-item metrics kept as flags (judged ones per judge); an item passes at full marks."""
 
+_JUDGED = ("citation_recall", "citation_precision")
+_LIVE_GROUP = "followup-live"  # eval.runner.LIVE_GROUP; the runner imports nothing from here
 _EPS = 1e-9  # a drop of exactly the tolerance passes despite float rounding
 
 
 class BaselineError(WhitepaperError):
-    """The baseline file is unreadable or lacks the requested run."""
+    """The baseline file is unreadable, lacks the requested run, or may not be written."""
 
 
 @dataclass(frozen=True)
 class MetricCheck:
-    """One headline figure against the baseline."""
+    """One gated figure against the baseline.
+
+    Attributes:
+        key: The figure's label: the metric overall, ``group:metric`` in a group.
+        baseline: The baseline's figure.
+        current: The run's figure (``None``: missing from the run).
+        drop: Mean paired drop over the items scored on both sides (positive: worse).
+        tolerance: The largest drop that passes (see the module docstring).
+        n: Items scored on both sides.
+        passed: Within tolerance.
+    """
 
     key: str
     baseline: float
     current: float | None
+    drop: float
     tolerance: float
+    n: int
     passed: bool
 
 
@@ -96,10 +181,13 @@ class GateResult:
     Attributes:
         passed: No failure.
         failures: Why the gate failed, one line each.
-        checks: Every headline comparison.
-        regressions: Item id -> flags that went from pass to fail.
+        checks: Every gated comparison (none when the run is not comparable).
+        regressions: Item id -> flags that went from pass to fail (``id (live)`` for a
+            follow-up asked live).
         improvements: Item id -> flags that went from fail to pass.
-        notes: Things worth knowing that do not fail the gate (another set version...).
+        notes: Things worth knowing that do not fail the gate.
+        comparable: The run and the baseline have the same set, mode, judges, conversation
+            and format (else ``failures`` says what differs and nothing else is compared).
     """
 
     passed: bool
@@ -108,6 +196,7 @@ class GateResult:
     regressions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     improvements: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    comparable: bool = True
 
     def summary(self) -> str:
         """A few lines for a terminal."""
@@ -120,10 +209,71 @@ class GateResult:
                 lines += [f"    {i}: {', '.join(flags)}" for i, flags in flips.items()]
         return "\n".join(lines)
 
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as plain JSON (for ``--json``)."""
+        return {
+            "passed": self.passed,
+            "comparable": self.comparable,
+            "failures": list(self.failures),
+            "checks": [
+                {
+                    "key": c.key,
+                    "baseline": c.baseline,
+                    "current": c.current,
+                    "drop": c.drop,
+                    "tolerance": c.tolerance,
+                    "n": c.n,
+                    "passed": c.passed,
+                }
+                for c in self.checks
+            ],
+            "regressions": {k: list(v) for k, v in self.regressions.items()},
+            "improvements": {k: list(v) for k, v in self.improvements.items()},
+            "notes": list(self.notes),
+        }
+
 
 def _base_metric(key: str) -> str:
     judge = judge_of(key)
     return key[: -len(judge) - 2] if judge is not None else key
+
+
+def _label(group: str, metric: str) -> str:
+    return metric if group == "overall" else f"{group}:{metric}"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+# --------------------------------------------------------------------------- what is gated
+
+
+def gated_figures(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (group, metric) pairs of a run's ``metrics.json`` the gate compares.
+
+    Only figures defined on the run (a value over at least one item) and not fixed by
+    construction in its mode (:data:`FIXED_BY_CONSTRUCTION`).
+    """
+    fixed = FIXED_BY_CONSTRUCTION.get(str(metrics.get("mode")), frozenset())
+    judges = [j["name"] for j in metrics.get("judges", [])]
+    table = metrics["metrics"]
+    wanted: list[tuple[str, str]] = []
+    for metric in GATED_OVERALL:
+        names = [judged(metric, j) for j in judges] if metric in _JUDGED else [metric]
+        wanted += [("overall", name) for name in names if name not in fixed]
+    for group in table:
+        if group != "overall":
+            wanted += [(group, metric) for metric in GATED_PER_GROUP]
+    return [(g, m) for g, m in wanted if table.get(g, {}).get(m, {}).get("value") is not None]
+
+
+def _stored_values(scores: ItemScores) -> dict[str, float]:
+    keep = set(GATED_OVERALL) | set(FLAG_METRICS)
+    return {k: round(v, 6) for k, v in item_values(scores).items() if _base_metric(k) in keep}
+
+
+# --------------------------------------------------------------------------- flips
 
 
 def item_flags(scores: ItemScores) -> dict[str, bool]:
@@ -144,11 +294,16 @@ class Flips:
 
 
 def compare_flags(
-    baseline_items: Mapping[str, Mapping[str, bool]], per_item: Sequence[ItemScores]
+    baseline_items: Mapping[str, Mapping[str, Any]],
+    per_item: Sequence[ItemScores],
+    *,
+    suffix: str = "",
 ) -> Flips:
     """Items whose flags went from pass to fail (regressions) or back (improvements).
 
-    Flags missing on either side (e.g. a judge not run) are not compared.
+    ``baseline_items`` holds per-item values (or the flags of a format-1 entry); a value
+    passes at full marks. Flags missing on either side (e.g. a judge not run) are not
+    compared. ``suffix`` is appended to the item ids (`` (live)``).
     """
     regressions: dict[str, tuple[str, ...]] = {}
     improvements: dict[str, tuple[str, ...]] = {}
@@ -156,28 +311,130 @@ def compare_flags(
         before = baseline_items.get(scores.id)
         if before is None:
             continue
+        was = {
+            k: float(v) >= 1.0 - _EPS for k, v in before.items() if _base_metric(k) in FLAG_METRICS
+        }
         now = item_flags(scores)
-        worse = tuple(k for k, ok in before.items() if ok and now.get(k) is False)
-        better = tuple(k for k, ok in before.items() if not ok and now.get(k) is True)
+        worse = tuple(k for k, ok in was.items() if ok and now.get(k) is False)
+        better = tuple(k for k, ok in was.items() if not ok and now.get(k) is True)
         if worse:
-            regressions[scores.id] = worse
+            regressions[scores.id + suffix] = worse
         if better:
-            improvements[scores.id] = better
+            improvements[scores.id + suffix] = better
     return Flips(regressions, improvements)
 
 
-def _overall(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
-    return metrics["metrics"]["overall"]
+# --------------------------------------------------------------------------- comparison
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+def _judges_text(judges: Sequence[Mapping[str, Any]]) -> str:
+    return ", ".join(f"{j.get('name')}@{j.get('threshold')}" for j in judges) or "none"
+
+
+def identity_differences(entry: Mapping[str, Any], run: Mapping[str, Any]) -> list[str]:
+    """How a run differs from a baseline entry in what makes them comparable.
+
+    Args:
+        entry: A baseline entry.
+        run: The run's ``metrics.json`` or ``run.json`` (:func:`eval.runner.run_manifest`).
+
+    Returns:
+        One phrase per difference (empty when the two are comparable): entry format, eval-set
+        sha256, mode, judges (names and thresholds), conversation.
+    """
+    differences: list[str] = []
+    if entry.get("format", 1) != GATE_FORMAT:
+        differences.append(
+            f"the entry was recorded by an older gate (format {entry.get('format', 1)}; this "
+            f"gate compares format {GATE_FORMAT}, with per-item values and per-type figures)"
+        )
+    base_sha = entry.get("set", {}).get("sha256")
+    run_sha = run.get("set", {}).get("sha256")
+    if base_sha != run_sha:
+        differences.append(
+            f"eval set sha256 {str(run_sha)[:12]}… vs the baseline's {str(base_sha)[:12]}… "
+            f"({run.get('set', {}).get('path')} vs {entry.get('set', {}).get('path')})"
+        )
+    if entry.get("mode") != run.get("mode"):
+        differences.append(f"mode {run.get('mode')!r} vs the baseline's {entry.get('mode')!r}")
+    base_judges = [
+        {"name": j.get("name"), "threshold": j.get("threshold")} for j in entry.get("judges", [])
+    ]
+    run_judges = [
+        {"name": j.get("name"), "threshold": j.get("threshold")} for j in run.get("judges", [])
+    ]
+    if base_judges != run_judges:
+        differences.append(
+            f"judges {_judges_text(run_judges)} vs the baseline's {_judges_text(base_judges)}"
+        )
+    if entry.get("format", 1) == GATE_FORMAT and entry.get("conversation") != run.get(
+        "conversation", "reference"
+    ):
+        differences.append(
+            f"conversation {run.get('conversation', 'reference')!r} vs the baseline's "
+            f"{entry.get('conversation')!r}"
+        )
+    return differences
+
+
+def paired_drop(
+    before: Sequence[float], after: Sequence[float], *, lower_is_better: bool = False
+) -> tuple[float, float]:
+    """Mean drop of paired per-item values and the tolerance it must stay within.
+
+    Returns:
+        ``(drop, tolerance)``: ``drop`` is the mean of ``before - after`` (``after - before``
+        when lower is better), positive when worse; ``tolerance`` is
+        ``max(1/n, Z_ONE_SIDED * sd / sqrt(n))`` with ``sd`` the sample standard deviation of
+        the per-item drops.
+    """
+    n = len(before)
+    if n == 0:
+        return 0.0, 0.0
+    sign = -1.0 if lower_is_better else 1.0
+    drops = [sign * (b - a) for b, a in zip(before, after, strict=True)]
+    mean = sum(drops) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in drops) / (n - 1)) if n > 1 else 0.0
+    return mean, max(1.0 / n, Z_ONE_SIDED * sd / math.sqrt(n))
+
+
+def _members(
+    group: str, per_item: Sequence[ItemScores], live: Sequence[ItemScores]
+) -> list[ItemScores]:
+    if group == "overall":
+        return list(per_item)
+    if group == _LIVE_GROUP:
+        return list(live)
+    return [s for s in per_item if s.type == group]
+
+
+def _check(
+    label: str,
+    figure: Mapping[str, Any],
+    current: float | None,
+    base_items: Mapping[str, Mapping[str, Any]],
+    members: Sequence[ItemScores],
+) -> MetricCheck:
+    metric = figure["metric"]
+    before: list[float] = []
+    after: list[float] = []
+    for scores in members:
+        now = item_values(scores).get(metric)
+        was = base_items.get(scores.id, {}).get(metric)
+        if now is not None and was is not None:
+            before.append(float(was))
+            after.append(now)
+    drop, tolerance = paired_drop(before, after, lower_is_better=metric in LOWER_IS_BETTER)
+    passed = current is not None and bool(before) and drop <= tolerance + _EPS
+    return MetricCheck(label, figure["value"], current, drop, tolerance, len(before), passed)
 
 
 def check_gate(
     metrics: Mapping[str, Any],
     per_item: Sequence[ItemScores],
     baseline_entry: Mapping[str, Any],
+    *,
+    live_scores: Sequence[ItemScores] = (),
 ) -> GateResult:
     """Compare a run with its baseline entry.
 
@@ -185,12 +442,20 @@ def check_gate(
         metrics: The run's ``metrics.json`` content (``RunResult.metrics``).
         per_item: The run's per-item scores (``RunResult.scores``).
         baseline_entry: One entry of the baseline file.
+        live_scores: The scores of the follow-ups asked live (``RunResult.live_scores``).
 
     Returns:
-        A :class:`GateResult` that fails on any broken invariant, a different item set, or a
-        headline figure more than ``max(MIN_TOLERANCE, 1/n)`` below the baseline (``n``: the
-        items the baseline figure was computed over).
+        A :class:`GateResult` that fails when the run is not comparable with the entry (and
+        then compares nothing else), on any broken invariant, on a different item set, or
+        when a gated figure drops beyond its paired tolerance (see the module docstring).
     """
+    differences = identity_differences(baseline_entry, metrics)
+    if differences:
+        return GateResult(
+            passed=False,
+            failures=tuple(f"not comparable with the baseline: {d}" for d in differences),
+            comparable=False,
+        )
     failures: list[str] = []
     notes: list[str] = []
     for scores in per_item:
@@ -206,34 +471,40 @@ def check_gate(
             f"{len(extra)} extra: {', '.join(extra[:5]) or '-'})"
         )
 
-    overall = _overall(metrics)
+    table = metrics["metrics"]
     checks: list[MetricCheck] = []
-    for key, base in baseline_entry.get("metrics", {}).items():
-        if base.get("value") is None:
-            continue
-        current = overall.get(key, {}).get("value")
-        tolerance = max(MIN_TOLERANCE, 1.0 / base["n"]) if base.get("n") else MIN_TOLERANCE
-        ok = current is not None and current >= base["value"] - tolerance - _EPS
-        checks.append(MetricCheck(key, base["value"], current, tolerance, ok))
-        if current is None:
-            failures.append(f"{key} is missing from the run (baseline {_pct(base['value'])})")
-        elif not ok:
+    for label, figure in baseline_entry.get("figures", {}).items():
+        group, metric = figure["group"], figure["metric"]
+        current = table.get(group, {}).get(metric, {}).get("value")
+        base_items = baseline_entry.get("live_items" if group == _LIVE_GROUP else "items", {})
+        check = _check(label, figure, current, base_items, _members(group, per_item, live_scores))
+        checks.append(check)
+        if current is None or check.n == 0:
+            failures.append(f"{label} is missing from the run (baseline {_pct(figure['value'])})")
+        elif not check.passed:
+            verb = "rose" if metric in LOWER_IS_BETTER else "fell"
             failures.append(
-                f"{key} fell from {_pct(base['value'])} to {_pct(current)} "
-                f"(more than the {100 * tolerance:.1f}-point tolerance)"
+                f"{label} {verb} from {_pct(figure['value'])} to {_pct(current)}: a paired drop "
+                f"of {100 * check.drop:.1f} points over {check.n} items, more than the "
+                f"{100 * check.tolerance:.1f}-point tolerance"
             )
+    new = sorted(
+        {_label(g, m) for g, m in gated_figures(metrics)} - set(baseline_entry.get("figures", {}))
+    )
+    if new:
+        notes.append(f"not in the baseline, so not gated: {', '.join(new)}")
+    if baseline_entry.get("accepted_regression"):
+        reason = baseline_entry["accepted_regression"].get("reason")
+        notes.append(f"the baseline was recorded over a failing gate: {reason!r}")
 
-    if baseline_entry.get("set", {}).get("sha256") not in (None, metrics["set"]["sha256"]):
-        notes.append("the eval set file differs from the baseline's")
-    if baseline_entry.get("mode") != metrics.get("mode"):
-        notes.append(f"mode {metrics.get('mode')!r} vs baseline {baseline_entry.get('mode')!r}")
     flips = compare_flags(baseline_entry.get("items", {}), per_item)
+    live_flips = compare_flags(baseline_entry.get("live_items", {}), live_scores, suffix=" (live)")
     return GateResult(
         passed=not failures,
         failures=tuple(failures),
         checks=tuple(checks),
-        regressions=flips.regressions,
-        improvements=flips.improvements,
+        regressions={**flips.regressions, **live_flips.regressions},
+        improvements={**flips.improvements, **live_flips.improvements},
         notes=tuple(notes),
     )
 
@@ -287,22 +558,32 @@ def baseline_entry(
     per_item: Sequence[ItemScores],
     *,
     subset: Sequence[str] | None = None,
+    live_scores: Sequence[ItemScores] = (),
+    accepted_regression: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A baseline entry for a run: its headline figures and per-item flags."""
-    overall = _overall(metrics)
+    """A baseline entry for a run: its identity, gated figures and per-item values."""
+    table = metrics["metrics"]
     return {
+        "format": GATE_FORMAT,
         "mode": metrics.get("mode"),
+        "conversation": metrics.get("conversation", "reference"),
         "set": dict(metrics["set"]),
         "judges": list(metrics.get("judges", [])),
         "subset": list(subset) if subset is not None else None,
         "updated": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": metrics.get("git", {}).get("commit"),
-        "metrics": {
-            key: {"value": overall[key]["value"], "n": overall[key]["n"]}
-            for key in metrics["headline"]
-            if key in overall
+        "accepted_regression": dict(accepted_regression) if accepted_regression else None,
+        "figures": {
+            _label(group, metric): {
+                "group": group,
+                "metric": metric,
+                "value": table[group][metric]["value"],
+                "n": table[group][metric]["n"],
+            }
+            for group, metric in gated_figures(metrics)
         },
-        "items": {s.id: item_flags(s) for s in per_item},
+        "items": {s.id: _stored_values(s) for s in per_item},
+        "live_items": {s.id: _stored_values(s) for s in live_scores},
     }
 
 
@@ -313,22 +594,48 @@ def update_baseline(
     *,
     path: str | Path = DEFAULT_BASELINE_PATH,
     subset: Sequence[str] | None = None,
+    live_scores: Sequence[ItemScores] = (),
+    verdict: GateResult | None = None,
+    accept_regression: str | None = None,
 ) -> dict[str, Any]:
     """Write run ``name``'s entry into the baseline file (other entries are kept).
 
     Only for an explicit ``--update-baseline``. An existing entry's ``subset`` is kept unless
     a new one is given.
 
+    Args:
+        verdict: The gate's verdict on this run against the current entry (``None`` when
+            there is no entry yet).
+        accept_regression: Why a failing verdict is accepted; stored in the entry.
+
     Returns:
         The new entry.
+
+    Raises:
+        BaselineError: When the verdict failed and no reason was given: nothing is written.
     """
     path = Path(path)
+    if verdict is not None and not verdict.passed and not (accept_regression or "").strip():
+        raise BaselineError(
+            f"the gate failed, so baseline {name!r} in {path} was not updated; to record this "
+            'run anyway, give the reason: --update-baseline --accept-regression "WHY"'
+        )
     baseline = load_baseline(path)
     if subset is None:
         subset = subset_ids(baseline, name)
-    entry = baseline_entry(metrics, per_item, subset=subset)
+    accepted = None
+    if accept_regression:
+        accepted = {
+            "reason": accept_regression.strip(),
+            "failures": list(verdict.failures) if verdict is not None else [],
+        }
+    entry = baseline_entry(
+        metrics, per_item, subset=subset, live_scores=live_scores, accepted_regression=accepted
+    )
     baseline[name] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(baseline, ensure_ascii=False, indent=2, sort_keys=True)
-    path.write_text(text + "\n", encoding="utf-8")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text + "\n", encoding="utf-8")
+    os.replace(partial, path)  # a crash mid-write never leaves a torn baseline
     return entry

@@ -25,8 +25,13 @@ Definitions (all figures are in [0, 1], higher is better):
   counts as a refusal when ``answer.refused`` is true *and* its text starts with the fixed
   sentence of :data:`~assistant.types.REFUSAL` (either language). Precision, recall and F1 are
   ratios over the items; ``refusal_correct`` is the per-item flag (refused iff it should).
+* **False refusals** (answerable items): ``false_refusal_rate`` is the share of answerable items
+  that were refused; lower is better (:data:`LOWER_IS_BETTER`). Gated beside refusal recall,
+  because F1 alone can hide a trade of one for the other.
 * **Language match** (all items): the answer is in the question's language, using the rule of
   :func:`eval.dataset.question_language`; a refusal's language is that of its fixed sentence.
+* **Answered with a citation** (items not refused): ``answered_with_citation`` is 1 when the
+  answer carries at least one citation.
 * **Faithfulness**, ALCE-style, per judge (non-refusal answers with at least one sentence):
   ``citation_recall[judge]`` is the share of answer sentences supported by the concatenation of
   their cited passages (a sentence without citations is unsupported);
@@ -37,7 +42,10 @@ Definitions (all figures are in [0, 1], higher is better):
   starts with the fixed sentence exactly, cited chunk ids are among the retrieved ones.
 
 Per-item figures are averaged over the items they apply to (macro average); refusal precision,
-recall and F1 are ratios of sums. :func:`bootstrap_ratio` gives a percentile interval for both.
+recall, F1 and the false-refusal rate are ratios of sums. :func:`bootstrap_ratio` gives a
+percentile interval for both. :func:`aggregate` groups by item type, :func:`aggregate_splits`
+by the set's ``calib``/``test`` split; :func:`item_values` gives the per-item values the gate
+compares (the refusal ratios as 0/1 per item).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -57,6 +65,7 @@ from eval.dataset import ITEM_TYPES, EvalItem, KeyFact, key_fact_found, question
 __all__ = [
     "EVIDENCE_MIN_SHARE",
     "HEADLINE_METRICS",
+    "LOWER_IS_BETTER",
     "METRIC_ORDER",
     "REFUSAL_METRICS",
     "CitationScores",
@@ -64,6 +73,7 @@ __all__ = [
     "ItemScores",
     "RetrievalScores",
     "aggregate",
+    "aggregate_splits",
     "answer_language",
     "bootstrap_mean",
     "bootstrap_ratio",
@@ -75,6 +85,7 @@ __all__ = [
     "hit_at_k",
     "ideal_relevant",
     "is_refusal",
+    "item_values",
     "judge_of",
     "judged",
     "key_fact_recall",
@@ -91,7 +102,7 @@ EVIDENCE_MIN_SHARE = 0.6
 """Share of an evidence string's characters that must form one run inside a passage."""
 
 RETRIEVAL_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "evidence_recall@5")
-REFUSAL_METRICS = ("refusal_precision", "refusal_recall", "refusal_f1")
+REFUSAL_METRICS = ("refusal_precision", "refusal_recall", "refusal_f1", "false_refusal_rate")
 JUDGED_METRICS = ("citation_recall", "citation_precision")
 METRIC_ORDER = (
     *RETRIEVAL_METRICS,
@@ -99,6 +110,7 @@ METRIC_ORDER = (
     *REFUSAL_METRICS,
     "refusal_correct",
     "language_match",
+    "answered_with_citation",
 )
 """Judge-free metrics in display order; judged ones (``citation_recall[lexical]``) follow."""
 
@@ -107,10 +119,18 @@ HEADLINE_METRICS = (
     "mrr@10",
     "key_fact_recall",
     "refusal_f1",
+    "refusal_recall",
+    "false_refusal_rate",
+    "language_match",
+    "answered_with_citation",
     "citation_recall",
     "citation_precision",
 )
-"""The figures a baseline keeps and the gate compares; judged ones expand per judge."""
+"""The figures a run reports first (console, ``--json``, report); judged ones expand per judge.
+Which of them the gate compares is decided in :mod:`eval.gate`."""
+
+LOWER_IS_BETTER = frozenset({"false_refusal_rate"})
+"""Metrics where a smaller value is better."""
 
 _WS_RE = re.compile(r"\s+")
 _MARKER_RE = re.compile(r"【(\d+)】")
@@ -440,6 +460,7 @@ class ItemScores:
         violations: Broken invariants (:func:`check_invariants`).
         details: Diagnostics for people: relevant ranks, missing key facts, unsupported
             sentences per judge.
+        split: The item's ``calib``/``test`` split, ``None`` when the set has none.
     """
 
     id: str
@@ -449,6 +470,7 @@ class ItemScores:
     refused: bool
     violations: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    split: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -460,7 +482,9 @@ class ItemScores:
         }
 
     @classmethod
-    def from_json(cls, item_id: str, item_type: str, data: Mapping[str, Any]) -> ItemScores:
+    def from_json(
+        cls, item_id: str, item_type: str, data: Mapping[str, Any], split: str | None = None
+    ) -> ItemScores:
         return cls(
             id=item_id,
             type=item_type,
@@ -469,6 +493,7 @@ class ItemScores:
             refused=bool(data["refused"]),
             violations=tuple(data.get("violations", ())),
             details=dict(data.get("details", {})),
+            split=split,
         )
 
 
@@ -489,6 +514,8 @@ def score_item(item: EvalItem, answer: Answer, judges: Sequence[SupportJudge] = 
     refused = is_refusal(answer)
     metrics["refusal_correct"] = float(refused == (not item.answerable))
     metrics["language_match"] = float(language_matches(item.question, answer))
+    if not refused:
+        metrics["answered_with_citation"] = float(bool(answer.citations))
     for judge in judges:
         cs = citation_scores(answer, judge)
         if cs.recall is not None and cs.precision is not None:
@@ -503,7 +530,23 @@ def score_item(item: EvalItem, answer: Answer, judges: Sequence[SupportJudge] = 
         refused=refused,
         violations=tuple(check_invariants(answer)),
         details=details,
+        split=item.split,
     )
+
+
+def item_values(scores: ItemScores) -> dict[str, float]:
+    """The per-item values behind every mean-like figure, keyed like the figures.
+
+    The item's metrics plus the refusal ratios as one item's share: ``refusal_recall`` (1 when
+    an unanswerable item was refused) and ``false_refusal_rate`` (1 when an answerable item
+    was refused). The mean of these values over a group equals the group's figure.
+    """
+    values = dict(scores.metrics)
+    if scores.should_refuse:
+        values["refusal_recall"] = float(scores.refused)
+    else:
+        values["false_refusal_rate"] = float(scores.refused)
+    return values
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -575,15 +618,20 @@ _REFUSAL_COUNTS: dict[str, Callable[[bool, bool], tuple[int, int]]] = {
     "refusal_precision": lambda s, r: (int(s and r), int(r)),
     "refusal_recall": lambda s, r: (int(s and r), int(s)),
     "refusal_f1": lambda s, r: (2 * int(s and r), 2 * int(s and r) + int(r != s)),
+    "false_refusal_rate": lambda s, r: (int(r and not s), int(not s)),
 }
+_PER_ITEM_RATIOS = frozenset({"refusal_recall", "false_refusal_rate"})
 
 
 def _estimate(key: str, scores: Sequence[ItemScores], resamples: int, seed: int) -> Estimate:
     if key in _REFUSAL_COUNTS:
         pairs = [_REFUSAL_COUNTS[key](s.should_refuse, s.refused) for s in scores]
-        return bootstrap_ratio(
+        estimate = bootstrap_ratio(
             [p[0] for p in pairs], [p[1] for p in pairs], resamples=resamples, seed=seed
         )
+        if key in _PER_ITEM_RATIOS:  # a share of the items it is about: n counts those
+            estimate = replace(estimate, n=sum(1 for p in pairs if p[1]))
+        return estimate
     values = [s.metrics[key] for s in scores if key in s.metrics]
     return bootstrap_mean(values, resamples=resamples, seed=seed)
 
@@ -608,3 +656,19 @@ def aggregate(
         group: {key: _estimate(key, members, resamples, seed) for key in keys}
         for group, members in groups.items()
     }
+
+
+def aggregate_splits(
+    scores: Sequence[ItemScores], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, dict[str, Estimate]]:
+    """Every metric over each split of the set (``calib``, ``test``); empty without splits.
+
+    Items without a split are left out of both.
+    """
+    splits: dict[str, dict[str, Estimate]] = {}
+    keys = _metric_keys(scores)
+    for split in ("calib", "test"):
+        members = [s for s in scores if s.split == split]
+        if members:
+            splits[split] = {key: _estimate(key, members, resamples, seed) for key in keys}
+    return splits

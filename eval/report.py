@@ -2,8 +2,10 @@
 
 ``write_report(run_dir, baseline)`` writes into the run folder:
 
-* ``report.md`` — run facts, headline metrics with 95% intervals (and the baseline's figures),
-  broken invariants, every metric by type, latencies, the trend, items that flipped against the
+* ``report.md`` — run facts, headline metrics with 95% intervals (and the baseline's figures,
+  and whether each is gated), the headline figures per split of the set with the calib–test
+  gap, follow-ups asked with the reference history and live, the gate's checks, broken
+  invariants, every metric by type, latencies, the trend, items that flipped against the
   baseline, retrieval misses and wrong refusals;
 * ``by_type.png`` — key metrics by item type (bars with interval whiskers);
 * ``latency.png`` — histograms of total and first-token latency;
@@ -19,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eval.gate import compare_flags
+from eval.gate import FIXED_BY_CONSTRUCTION, GateResult, compare_flags, gated_figures
 from eval.metrics import judge_of
-from eval.runner import RunResult, load_history, load_run
+from eval.runner import LIVE_GROUP, RunResult, load_history, load_run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -173,23 +175,112 @@ def _facts(m: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _gated_text(m: Mapping[str, Any], key: str, gated: set[str]) -> str:
+    if key in gated:
+        return "yes"
+    if key in FIXED_BY_CONSTRUCTION.get(str(m.get("mode")), frozenset()):
+        return "no: 100 by construction"
+    return "no"
+
+
 def _headline(m: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> list[str]:
     overall = m["metrics"]["overall"]
+    gated = {key for group, key in gated_figures(m) if group == "overall"}
     lines = [
-        "| Metric | Value | 95% interval | n | Baseline | Δ points |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| Metric | Value | 95% interval | n | Baseline | Δ points | Gated |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    base_metrics = (baseline or {}).get("metrics", {})
+    base_figures = (baseline or {}).get("figures", {})
     for key in m["headline"]:
         entry = overall.get(key, {"value": None, "n": 0})
-        base = base_metrics.get(key, {}).get("value")
+        base = base_figures.get(key, {}).get("value")
         delta = "—"
         if base is not None and entry.get("value") is not None:
             delta = f"{100 * (entry['value'] - base):+.1f}"
         lines.append(
             f"| {key} | {_pct(entry.get('value'))} | {_interval(entry)} | {entry.get('n', 0)} "
-            f"| {_pct(base)} | {delta} |"
+            f"| {_pct(base)} | {delta} | {_gated_text(m, key, gated)} |"
         )
+    return lines
+
+
+def _splits(m: Mapping[str, Any]) -> list[str]:
+    splits = m.get("splits", {})
+    if not splits:
+        return ["The eval set has no calib/test split."]
+    names = [s for s in ("calib", "test") if s in splits]
+    gap = m.get("split_gap", {})
+    header = "| Metric | " + " | ".join(f"{s} (95% interval, n)" for s in names)
+    lines = [header + (" | calib − test |" if gap else " |")]
+    lines.append("|---|" + "---:|" * (len(names) + (1 if gap else 0)))
+    for key in m["headline"]:
+        cells = []
+        for split in names:
+            entry = splits[split].get(key, {})
+            cells.append(f"{_pct(entry.get('value'))} ({_interval(entry)}, {entry.get('n', 0)})")
+        if gap:
+            value = gap.get(key)
+            cells.append("—" if value is None else f"{100 * value:+.1f}")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Nothing may be tuned on the test split; a large calib − test gap means a tuned value "
+        "fits the calibration items rather than the paper.",
+    ]
+    return lines
+
+
+def _followups(m: Mapping[str, Any]) -> list[str]:
+    table = m["metrics"]
+    if LIVE_GROUP not in table or "followup" not in table:
+        how = m.get("conversation", "reference")
+        return [f"Follow-ups were asked with the {how} history only."]
+    lines = [
+        "| Metric | reference history | live history | Δ points |",
+        "|---|---:|---:|---:|",
+    ]
+    for key in table["followup"]:
+        ref, live = table["followup"][key], table[LIVE_GROUP].get(key, {})
+        if ref.get("value") is None and live.get("value") is None:
+            continue
+        delta = "—"
+        if ref.get("value") is not None and live.get("value") is not None:
+            delta = f"{100 * (live['value'] - ref['value']):+.1f}"
+        lines.append(
+            f"| {key} | {_pct(ref.get('value'))} (n={ref.get('n', 0)}) "
+            f"| {_pct(live.get('value'))} (n={live.get('n', 0)}) | {delta} |"
+        )
+    lines += [
+        "",
+        "Reference: the history's assistant turns are the set's reference answers. Live: the "
+        "history's questions were asked in order and the assistant's own answers became the "
+        "history, as in a real conversation.",
+    ]
+    return lines
+
+
+def _gate(verdict: GateResult | None) -> list[str]:
+    if verdict is None:
+        return ["Not gated."]
+    lines = [f"**{'PASSED' if verdict.passed else 'FAILED'}**"]
+    items = [f"- {f}" for f in verdict.failures] + [f"- note: {n}" for n in verdict.notes]
+    lines += ["", *items] if items else []
+    if verdict.checks:
+        lines += [
+            "",
+            "| Figure | Baseline | Now | Paired drop | Tolerance | n | |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        lines += [
+            f"| {c.key} | {_pct(c.baseline)} | {_pct(c.current)} | {100 * c.drop:+.1f} "
+            f"| {100 * c.tolerance:.1f} | {c.n} | {'ok' if c.passed else '**fail**'} |"
+            for c in verdict.checks
+        ]
+        lines += [
+            "",
+            "Paired drop: the mean per-item loss over the items scored on both sides, in points; "
+            "tolerance max(1/n, 1.645·sd/√n) (see `eval/gate.py`).",
+        ]
     return lines
 
 
@@ -222,7 +313,7 @@ def _latency_table(m: Mapping[str, Any]) -> list[str]:
 def _flip_table(flips: Mapping[str, Sequence[str]], records: Mapping[str, Any]) -> list[str]:
     lines = ["| Item | Type | Flags | Question |", "|---|---|---|---|"]
     for item_id, flags in flips.items():
-        r = records[item_id]
+        r = records[item_id.removesuffix(" (live)")]
         lines.append(f"| {item_id} | {r['type']} | {', '.join(flags)} | {_cell(r['question'])} |")
     return lines
 
@@ -231,6 +322,9 @@ def _flips(run: RunResult, baseline: Mapping[str, Any] | None) -> list[str]:
     if baseline is None:
         return ["No baseline given."]
     flips = compare_flags(baseline.get("items", {}), run.scores)
+    live = compare_flags(baseline.get("live_items", {}), run.live_scores, suffix=" (live)")
+    flips.regressions.update(live.regressions)
+    flips.improvements.update(live.improvements)
     records = {r["id"]: r for r in run.records}
     commit = (baseline.get("git_commit") or "unknown")[:12]
     lines = [f"Baseline of {baseline.get('updated', '?')}, commit `{commit}`."]
@@ -266,13 +360,18 @@ def _misses(run: RunResult) -> list[str]:
     return lines
 
 
-def write_report(run_dir: str | Path, baseline: Mapping[str, Any] | None = None) -> Path:
+def write_report(
+    run_dir: str | Path,
+    baseline: Mapping[str, Any] | None = None,
+    verdict: GateResult | None = None,
+) -> Path:
     """Write ``report.md`` and its charts into a finished run folder.
 
     Args:
         run_dir: A folder written by :func:`eval.runner.run_eval`.
-        baseline: The baseline entry of this run's name (see :mod:`eval.gate`), for the
-            baseline column and the flipped items; ``None`` for neither.
+        baseline: The baseline entry of this run's name (see :mod:`eval.gate`), comparable
+            with the run, for the baseline column and the flipped items; ``None`` for neither.
+        verdict: The gate's verdict, for its checks; ``None`` when not gated.
 
     Returns:
         The path of ``report.md``.
@@ -292,6 +391,9 @@ def write_report(run_dir: str | Path, baseline: Mapping[str, Any] | None = None)
     lines = [f"# Eval report: {m['name']}", "", *_facts(m), "", "## Headline metrics", ""]
     lines += _headline(m, baseline)
     lines += ["", "Values and intervals in percent (bootstrap 95% percentile interval).", ""]
+    lines += ["## Calibration and test splits", "", *_splits(m), ""]
+    lines += ["## Follow-ups: reference and live history", "", *_followups(m), ""]
+    lines += ["## Gate", "", *_gate(verdict), ""]
     lines += [f"## Broken invariants ({sum(len(v) for v in violations.values())})", ""]
     lines += [f"- {i}: {v}" for i, vs in violations.items() for v in vs] or ["None."]
     lines += ["", "## Metrics by type", "", f"![Metrics by type]({BY_TYPE_PNG})", ""]

@@ -2,13 +2,28 @@
 
 A run folder holds:
 
-* ``run.json`` — what the run is: eval-set path and sha256, requested mode, judges. Written
-  first, so an interrupted run can be resumed only with the same set, mode and judges.
+* ``run.json`` — what the run is: eval-set path and sha256, requested mode, judges and how
+  follow-ups are asked. Written first, so an interrupted run can be resumed only with the same
+  set, mode, judges and conversation.
 * ``results.jsonl`` — one line per answered item, written (and flushed) as soon as the item is
   answered: the question and history, the answer text, citations, retrieved passages in rank
   order, the standalone question, refusal flag, timings and every per-item score.
 * ``metrics.json`` — every metric overall and by type as ``{value, low, high, n}`` (bootstrap
-  95% percentile interval), the judges, mode, eval set, timestamp, git commit and latencies.
+  95% percentile interval), the same per split of the set (``splits``: ``calib``, ``test``) with
+  the calib–test gap of the headline figures (``split_gap``), the judges, mode, eval set,
+  timestamp, git commit and latencies.
+
+Follow-up items (items with a history) are asked one of two ways, or both
+(``conversation``):
+
+* ``reference`` — the history is the set's: its assistant turns are the reference answers.
+  Every run sees the same input, so the figures isolate the last turn.
+* ``live`` — a real conversation: the history's user turns are asked in order, and the
+  assistant's own answers become the history of the next turn and of the item's question.
+  Errors of an earlier turn carry over, as they would for a user.
+* ``both`` — the item's scores are the reference ones; the live answer and its scores are kept
+  in the record under ``live`` and aggregated as the group :data:`LIVE_GROUP` of
+  ``metrics.json``.
 
 Every completed run also appends its headline figures to ``history.jsonl`` in the *parent* of
 the run folder (e.g. ``eval/runs/history.jsonl`` for ``eval/runs/extractive-dev/``), so that
@@ -30,20 +45,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
 from assistant.types import Answer, SupportJudge, Turn
 from eval.dataset import ITEM_TYPES, EvalItem, dump_eval_set
-from eval.metrics import ItemScores, aggregate, headline_keys, judge_of, score_item
+from eval.metrics import (
+    ItemScores,
+    aggregate,
+    aggregate_splits,
+    headline_keys,
+    judge_of,
+    score_item,
+)
 from ingest.errors import WhitepaperError
 
 __all__ = [
+    "CONVERSATIONS",
     "HISTORY_FILE",
+    "LIVE_GROUP",
     "MANIFEST_FILE",
     "METRICS_FILE",
     "RESULTS_FILE",
+    "Conversation",
     "EvalRunError",
     "QuestionAnswerer",
     "RunResult",
@@ -52,6 +77,7 @@ __all__ = [
     "load_history",
     "load_run",
     "run_eval",
+    "run_manifest",
     "select_subset",
 ]
 
@@ -59,6 +85,14 @@ RESULTS_FILE = "results.jsonl"
 METRICS_FILE = "metrics.json"
 MANIFEST_FILE = "run.json"
 HISTORY_FILE = "history.jsonl"
+
+Conversation = Literal["reference", "live", "both"]
+"""How follow-up items are asked (see the module docstring)."""
+
+CONVERSATIONS: tuple[str, ...] = get_args(Conversation)
+
+LIVE_GROUP = "followup-live"
+"""The ``metrics.json`` group of the follow-ups asked live when a run asks them both ways."""
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +120,7 @@ class RunResult:
         records: The ``results.jsonl`` lines of the run's items, in eval-set order.
         answered: Items answered by this call.
         resumed: Items taken over from an earlier, interrupted call.
+        live_scores: With ``conversation="both"``: the scores of the follow-ups asked live.
     """
 
     out_dir: Path
@@ -94,6 +129,7 @@ class RunResult:
     records: tuple[dict[str, Any], ...]
     answered: int = 0
     resumed: int = 0
+    live_scores: tuple[ItemScores, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -166,13 +202,69 @@ def _history_turns(item: EvalItem) -> tuple[Turn, ...]:
     return tuple(Turn(role=t.role, content=t.content) for t in item.history)
 
 
+def _ask_live(
+    assistant: QuestionAnswerer, item: EvalItem, mode: str | None
+) -> tuple[tuple[Turn, ...], Answer]:
+    """Ask the history's user turns in order, each with the answers so far, then the item."""
+    turns: list[Turn] = []
+    for turn in item.history:
+        if turn.role == "user":
+            earlier = assistant.ask(turn.content, tuple(turns), mode=mode)
+            turns += [Turn("user", turn.content), Turn("assistant", earlier.text)]
+    return tuple(turns), assistant.ask(item.question, tuple(turns), mode=mode)
+
+
+def _turns_json(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    return [{"role": t.role, "content": t.content} for t in turns]
+
+
+def _answer_item(
+    assistant: QuestionAnswerer,
+    item: EvalItem,
+    mode: str | None,
+    judges: Sequence[SupportJudge],
+    conversation: Conversation,
+) -> dict[str, Any]:
+    """The ``results.jsonl`` record of one item, asked as ``conversation`` says."""
+    if not item.history or conversation == "reference":
+        answer = assistant.ask(item.question, _history_turns(item), mode=mode)
+        record = _record(item, answer, score_item(item, answer, judges))
+        if item.history:
+            record["conversation"] = "reference"
+        return record
+    if conversation == "live":
+        turns, answer = _ask_live(assistant, item, mode)
+        record = _record(item, answer, score_item(item, answer, judges))
+        record["conversation"] = "live"
+        record["live_history"] = _turns_json(turns)
+        return record
+    answer = assistant.ask(item.question, _history_turns(item), mode=mode)
+    record = _record(item, answer, score_item(item, answer, judges))
+    record["conversation"] = "reference"
+    turns, live = _ask_live(assistant, item, mode)
+    record["live"] = {
+        "live_history": _turns_json(turns),
+        **_answer_fields(live),
+        "scores": score_item(item, live, judges).to_json(),
+    }
+    return record
+
+
 def _record(item: EvalItem, answer: Answer, scores: ItemScores) -> dict[str, Any]:
     return {
         "id": item.id,
         "type": item.type,
+        "split": item.split,
         "question": item.question,
         "history": [t.model_dump() for t in item.history],
         "answerable": item.answerable,
+        **_answer_fields(answer),
+        "scores": scores.to_json(),
+    }
+
+
+def _answer_fields(answer: Answer) -> dict[str, Any]:
+    return {
         "answer": answer.text,
         "standalone_question": answer.standalone_question,
         "refused": answer.refused,
@@ -203,12 +295,19 @@ def _record(item: EvalItem, answer: Answer, scores: ItemScores) -> dict[str, Any
             for p in answer.passages
         ],
         "timings": asdict(answer.timings),
-        "scores": scores.to_json(),
     }
 
 
 def _scores_of(record: Mapping[str, Any]) -> ItemScores:
-    return ItemScores.from_json(record["id"], record["type"], record["scores"])
+    return ItemScores.from_json(record["id"], record["type"], record["scores"], record.get("split"))
+
+
+def _live_scores_of(records: Sequence[Mapping[str, Any]]) -> tuple[ItemScores, ...]:
+    return tuple(
+        ItemScores.from_json(r["id"], r["type"], r["live"]["scores"], r.get("split"))
+        for r in records
+        if "live" in r
+    )
 
 
 def _read_results(path: Path) -> dict[str, dict[str, Any]]:
@@ -244,12 +343,19 @@ def _judge_json(judges: Sequence[SupportJudge]) -> list[dict[str, Any]]:
     return [{"name": j.name, "threshold": j.threshold} for j in judges]
 
 
-def _manifest(
+def run_manifest(
     items: Sequence[EvalItem],
     set_path: str | Path | None,
     mode: str | None,
     judges: Sequence[SupportJudge],
+    conversation: Conversation = "reference",
 ) -> dict[str, Any]:
+    """What identifies a run: the eval set's path and sha256 (of the file, else of the items),
+    the items' own sha256, the mode, the judges with their thresholds and the conversation.
+
+    Written as ``run.json`` and copied into ``metrics.json``; the gate compares it with the
+    baseline entry before anything else.
+    """
     items_sha = _sha256(dump_eval_set(items).encode("utf-8"))
     file_sha = _sha256(Path(set_path).read_bytes()) if set_path is not None else items_sha
     return {
@@ -257,6 +363,7 @@ def _manifest(
         "items_sha256": items_sha,
         "mode": mode,
         "judges": _judge_json(judges),
+        "conversation": conversation,
     }
 
 
@@ -268,6 +375,10 @@ def _same_run(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         differences.append(f"mode ({old.get('mode')!r} vs {new['mode']!r})")
     if old.get("judges") != new["judges"]:
         differences.append("judges")
+    if old.get("conversation", "reference") != new["conversation"]:
+        differences.append(
+            f"conversation ({old.get('conversation', 'reference')!r} vs {new['conversation']!r})"
+        )
     return differences
 
 
@@ -310,6 +421,28 @@ def _latency(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float 
     return out
 
 
+def _estimates_json(estimates: Mapping[str, Any]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for key, estimate in estimates.items():
+        entry = estimate.to_json()
+        if judge_of(key) is not None:
+            entry["judge"] = judge_of(key)
+        table[key] = entry
+    return table
+
+
+def _split_gap(splits: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    """Calib minus test of each headline figure defined on both splits."""
+    if set(splits) != {"calib", "test"}:
+        return {}
+    gap: dict[str, Any] = {}
+    for key in keys:
+        calib = splits["calib"].get(key, {}).get("value")
+        test = splits["test"].get(key, {}).get("value")
+        gap[key] = None if calib is None or test is None else calib - test
+    return gap
+
+
 def _metrics_json(
     name: str,
     manifest: Mapping[str, Any],
@@ -319,14 +452,20 @@ def _metrics_json(
     seed: int,
 ) -> dict[str, Any]:
     judge_names = [j["name"] for j in manifest["judges"]]
-    table: dict[str, dict[str, Any]] = {}
-    for group, estimates in aggregate(scores, resamples=resamples, seed=seed).items():
-        table[group] = {}
-        for key, estimate in estimates.items():
-            entry = estimate.to_json()
-            if judge_of(key) is not None:
-                entry["judge"] = judge_of(key)
-            table[group][key] = entry
+    headline = headline_keys(judge_names)
+    table = {
+        group: _estimates_json(estimates)
+        for group, estimates in aggregate(scores, resamples=resamples, seed=seed).items()
+    }
+    live = _live_scores_of(records)
+    if live:
+        table[LIVE_GROUP] = _estimates_json(
+            aggregate(live, resamples=resamples, seed=seed)["overall"]
+        )
+    splits = {
+        split: _estimates_json(estimates)
+        for split, estimates in aggregate_splits(scores, resamples=resamples, seed=seed).items()
+    }
     return {
         "name": name,
         **manifest,
@@ -336,8 +475,10 @@ def _metrics_json(
         "n_items": len(scores),
         "item_ids": [s.id for s in scores],
         "bootstrap": {"resamples": resamples, "seed": seed, "confidence": 0.95},
-        "headline": headline_keys(judge_names),
+        "headline": headline,
         "metrics": table,
+        "splits": splits,
+        "split_gap": _split_gap(splits, headline),
         "latency_ms": _latency(records),
         "violations": {s.id: list(s.violations) for s in scores if s.violations},
     }
@@ -385,6 +526,7 @@ def run_eval(
     name: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    conversation: Conversation = "reference",
 ) -> RunResult:
     """Ask every item, score it, and write ``results.jsonl``, ``metrics.json`` and history.
 
@@ -403,6 +545,8 @@ def run_eval(
         name: Run name for the report and history (default: the folder name).
         resamples: Bootstrap resamples per interval.
         seed: Bootstrap seed.
+        conversation: How follow-ups are asked: with the set's history (``reference``), as
+            a real conversation (``live``) or both ways (see the module docstring).
 
     Raises:
         EvalRunError: Duplicate item ids, a negative limit, or ``resume`` over a folder that
@@ -410,13 +554,17 @@ def run_eval(
     """
     if limit is not None and limit < 0:
         raise EvalRunError(f"limit must be 0 or more, got {limit}")
+    if conversation not in CONVERSATIONS:
+        raise EvalRunError(
+            f"conversation must be one of {', '.join(CONVERSATIONS)}, got {conversation!r}"
+        )
     out = Path(out_dir)
     selected = list(items)[:limit] if limit is not None else list(items)
     duplicates = [i for i, n in Counter(item.id for item in items).items() if n > 1]
     if duplicates:
         raise EvalRunError(f"duplicate item ids in the eval set: {', '.join(duplicates[:10])}")
 
-    manifest = _manifest(items, set_path, mode, judges)
+    manifest = run_manifest(items, set_path, mode, judges, conversation)
     out.mkdir(parents=True, exist_ok=True)
     results_path, manifest_path = out / RESULTS_FILE, out / MANIFEST_FILE
     if resume and results_path.exists():
@@ -449,8 +597,7 @@ def run_eval(
         ) as bar,
     ):
         for item in todo:
-            answer = assistant.ask(item.question, _history_turns(item), mode=mode)
-            record = _record(item, answer, score_item(item, answer, judges))
+            record = _answer_item(assistant, item, mode, judges, conversation)
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
             done[item.id] = record
@@ -471,6 +618,7 @@ def run_eval(
         records=tuple(records),
         answered=len(todo),
         resumed=resumed,
+        live_scores=_live_scores_of(records),
     )
 
 
@@ -495,4 +643,5 @@ def load_run(run_dir: str | Path) -> RunResult:
         metrics=metrics,
         scores=tuple(_scores_of(r) for r in records),
         records=tuple(records),
+        live_scores=_live_scores_of(records),
     )

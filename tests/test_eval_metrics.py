@@ -17,6 +17,7 @@ from eval.dataset import EvalItem
 from eval.metrics import (
     ItemScores,
     aggregate,
+    aggregate_splits,
     bootstrap_mean,
     bootstrap_ratio,
     check_invariants,
@@ -27,6 +28,7 @@ from eval.metrics import (
     hit_at_k,
     ideal_relevant,
     is_refusal,
+    item_values,
     judge_of,
     judged,
     key_fact_recall,
@@ -331,15 +333,32 @@ def test_score_item_answerable() -> None:
         "key_fact_recall": 1.0,
         "refusal_correct": 1.0,
         "language_match": 1.0,
+        "answered_with_citation": 1.0,
         "citation_recall[contain]": 0.0,  # "它由…" is not verbatim in the passage
         "citation_precision[contain]": 0.0,
     }
     assert scores.should_refuse is False
     assert scores.refused is False
     assert scores.violations == ()
+    assert scores.split is None
     assert scores.details["relevant_ranks"] == [2]
     assert scores.details["missing_key_facts"] == []
     assert ItemScores.from_json(scores.id, scores.type, scores.to_json()) == scores
+    assert item_values(scores)["false_refusal_rate"] == 0.0
+    assert "refusal_recall" not in item_values(scores)
+
+
+def test_answered_with_citation_and_the_split_of_an_item() -> None:
+    uncited = answer("它由生成器和判别器组成。", [make_passage(1, EVIDENCE)])
+    scores = score_item(_item(split="test"), uncited)
+    assert scores.metrics["answered_with_citation"] == 0.0
+    assert scores.split == "test"
+    again = ItemScores.from_json(scores.id, scores.type, scores.to_json(), "test")
+    assert again == scores
+    # A refused answerable item is a false refusal and has no answered_with_citation.
+    refused = score_item(_item(), refusal("zh"))
+    assert "answered_with_citation" not in refused.metrics
+    assert item_values(refused)["false_refusal_rate"] == 1.0
 
 
 def test_score_item_unanswerable() -> None:
@@ -355,6 +374,11 @@ def test_score_item_unanswerable() -> None:
     scores = score_item(item, refusal("zh", [make_passage(1, "甲")]), [FakeJudge(name="contain")])
     assert scores.metrics == {"refusal_correct": 1.0, "language_match": 1.0}
     assert scores.should_refuse and scores.refused
+    assert item_values(scores) == {
+        "refusal_correct": 1.0,
+        "language_match": 1.0,
+        "refusal_recall": 1.0,
+    }
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -378,6 +402,8 @@ def test_refusal_precision_recall_f1_exact() -> None:
     assert overall["refusal_recall"].value == 0.5
     assert overall["refusal_f1"].value == 0.5
     assert overall["refusal_f1"].n == 5
+    assert overall["false_refusal_rate"].value == pytest.approx(1 / 3)  # a1 of a1, a2, a3
+    assert (overall["false_refusal_rate"].n, overall["refusal_recall"].n) == (3, 2)
     # No refusal expected nor correct among multihop items: undefined, not zero.
     assert table["multihop"]["refusal_precision"].value is None
     assert table["unanswerable"]["refusal_recall"].value == 0.5
@@ -399,6 +425,19 @@ def test_aggregate_overall_and_by_type() -> None:
     assert table["unanswerable"]["hit@5"].n == 0
     assert table["unanswerable"]["hit@5"].value is None
     assert table["overall"]["refusal_f1"].value == 1.0
+
+
+def test_aggregate_splits_and_items_without_a_split() -> None:
+    def item(item_id: str, split: str | None, hit: float) -> ItemScores:
+        return ItemScores(item_id, "factual", {"hit@5": hit}, False, False, split=split)
+
+    scores = [item("a", "calib", 1.0), item("b", "calib", 1.0), item("c", "test", 0.0)]
+    splits = aggregate_splits([*scores, item("d", None, 0.0)], resamples=50)
+    assert list(splits) == ["calib", "test"]
+    assert (splits["calib"]["hit@5"].value, splits["calib"]["hit@5"].n) == (1.0, 2)
+    assert (splits["test"]["hit@5"].value, splits["test"]["hit@5"].n) == (0.0, 1)
+    assert splits["test"]["false_refusal_rate"].value == 0.0
+    assert aggregate_splits([item("d", None, 1.0)]) == {}
 
 
 def test_bootstrap_is_deterministic_and_brackets_the_value() -> None:
@@ -433,6 +472,10 @@ def test_metric_keys() -> None:
         "mrr@10",
         "key_fact_recall",
         "refusal_f1",
+        "refusal_recall",
+        "false_refusal_rate",
+        "language_match",
+        "answered_with_citation",
         "citation_recall[lexical]",
         "citation_recall[llm]",
         "citation_precision[lexical]",

@@ -11,7 +11,7 @@ from eval_fakes import sentence as sent
 from assistant.fakes import FakeJudge, make_passage
 from assistant.types import REFUSAL, Answer
 from eval.dataset import EvalItem
-from eval.gate import baseline_entry
+from eval.gate import baseline_entry, check_gate
 from eval.report import BY_TYPE_PNG, LATENCY_PNG, REPORT_FILE, TREND_PNG, write_report
 from eval.runner import EvalRunError, RunResult, run_eval
 
@@ -72,10 +72,10 @@ def _answers(miss_retrieval: bool = False) -> dict[str, Answer]:
     }
 
 
-def _run(out: Path, miss_retrieval: bool = False) -> RunResult:
+def _run(out: Path, miss_retrieval: bool = False, items: list[EvalItem] | None = None) -> RunResult:
     return run_eval(
         ScriptedAssistant(_answers(miss_retrieval)),
-        _items(),
+        items or _items(),
         out,
         mode="extractive",
         judges=[FakeJudge(name="contain")],
@@ -103,6 +103,12 @@ def test_report_files_exist_with_non_empty_charts(tmp_path: Path) -> None:
     assert "2 comparable run(s)" in text
     assert "No baseline given." in text
     assert "## Broken invariants (0)" in text
+    assert "The eval set has no calib/test split." in text
+    assert "Not gated." in text
+    # Refusal recall is over the one unanswerable item; F1 is shown, not gated.
+    assert "| refusal_recall | 100.0 | 100.0–100.0 | 1 | — | — | yes |" in text
+    assert "| refusal_f1 | 100.0 | 100.0–100.0 | 3 | — | — | no |" in text
+    assert "| citation_recall[contain] | 50.0 | 0.0–100.0 | 2 | — | — | yes |" in text
 
 
 def test_report_lists_items_flipped_against_the_baseline(tmp_path: Path) -> None:
@@ -117,7 +123,7 @@ def test_report_lists_items_flipped_against_the_baseline(tmp_path: Path) -> None
         in (flipped)
     )
     assert "| hit@5 | 50.0 |" in text
-    assert "| 100.0 | -50.0 |" in text  # baseline and delta columns
+    assert "| 100.0 | -50.0 | yes |" in text  # baseline, delta and gated columns
     misses = text.split("### Retrieval misses: no evidence in the top 5 (1)")[1]
     assert "| f-1 | factual |" in misses
 
@@ -125,3 +131,24 @@ def test_report_lists_items_flipped_against_the_baseline(tmp_path: Path) -> None
 def test_report_needs_a_finished_run(tmp_path: Path) -> None:
     with pytest.raises(EvalRunError):
         write_report(tmp_path, None)
+
+
+def test_report_shows_splits_and_the_gate(tmp_path: Path) -> None:
+    items = [
+        item.model_copy(update={"split": "test" if item.id == "c-1" else "calib"})
+        for item in _items()
+    ]
+    good = _run(tmp_path / "good", items=items)
+    entry = baseline_entry(good.metrics, good.scores)
+    bad = _run(tmp_path / "bad", miss_retrieval=True, items=items)
+    verdict = check_gate(bad.metrics, bad.scores, entry)
+    text = write_report(tmp_path / "bad", entry, verdict).read_text("utf-8")
+    splits = text.split("## Calibration and test splits")[1].split("## ")[0]
+    assert "| Metric | calib (95% interval, n) | test (95% interval, n) | calib − test |" in splits
+    assert "| hit@5 | 0.0 (0.0–0.0, 1) | 100.0 (100.0–100.0, 1) | -100.0 |" in splits
+    gate = text.split("## Gate")[1].split("## ")[0]
+    # One of two items lost: within one item's worth, so the gate passes and shows why.
+    assert verdict.passed and "**PASSED**" in gate
+    assert "| hit@5 | 100.0 | 50.0 | +50.0 | 82.2 | 2 | ok |" in gate
+    assert "| factual:hit@5 | 100.0 | 0.0 | +100.0 | 100.0 | 1 | ok |" in gate
+    assert "Follow-ups were asked with the reference history only." in text

@@ -15,6 +15,7 @@ from assistant.types import REFUSAL, Answer, Turn
 from eval.dataset import EvalItem, dump_eval_set, load_eval_set
 from eval.runner import (
     HISTORY_FILE,
+    LIVE_GROUP,
     MANIFEST_FILE,
     METRICS_FILE,
     RESULTS_FILE,
@@ -321,3 +322,93 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
         run_eval(
             ScriptedAssistant(_answers()), [items[0], items[0]], tmp_path, mode=None, progress=False
         )
+
+
+def _live_answers() -> dict[str, Answer]:
+    """The first question now misses its key fact; the follow-up, asked after it, too."""
+    answers = _answers()
+    answers["佳士得拍出的人工智能画作卖了多少钱？"] = answer(
+        "一幅画作在佳士得拍卖行成交【1】。",
+        [make_passage(1, f"2018 年，{EV1}。")],
+        sentences=[sent("一幅画作在佳士得拍卖行成交【1】。", 1)],
+        citations=[citation(1, 0)],
+    )
+    return answers
+
+
+class _ByHistory(ScriptedAssistant):
+    """Answers the follow-up well only when the history holds the reference answer."""
+
+    def ask(self, question: str, history: Any = (), *, mode: str | None = None) -> Answer:
+        got = super().ask(question, history, mode=mode)
+        if question == "它是哪一年卖出的？" and "43.25" not in history[-1].content:
+            return answer("不清楚。", [], sentences=[sent("不清楚。")])
+        return got
+
+
+def test_follow_ups_asked_live_use_the_assistants_own_answers(
+    tmp_path: Path, set_file: Path
+) -> None:
+    assistant = _ByHistory(_live_answers())
+    result = _run(tmp_path / "run", set_file, assistant, conversation="live")
+    # x-1: its history's user turn first, then the question with the assistant's answer.
+    assert assistant.calls[3:] == [
+        ("佳士得拍出的人工智能画作卖了多少钱？", (), "extractive"),
+        (
+            "它是哪一年卖出的？",
+            (
+                Turn("user", "佳士得拍出的人工智能画作卖了多少钱？"),
+                Turn("assistant", "一幅画作在佳士得拍卖行成交【1】。"),
+            ),
+            "extractive",
+        ),
+    ]
+    record = result.records[3]
+    assert record["conversation"] == "live"
+    assert record["live_history"][1]["content"] == "一幅画作在佳士得拍卖行成交【1】。"
+    assert record["scores"]["metrics"]["key_fact_recall"] == 0.0
+    assert LIVE_GROUP not in result.metrics["metrics"]
+    assert result.metrics["conversation"] == "live"
+
+
+def test_both_conversations_are_scored_and_reported(tmp_path: Path, set_file: Path) -> None:
+    assistant = _ByHistory(_live_answers())
+    result = _run(tmp_path / "run", set_file, assistant, conversation="both")
+    assert len(assistant.calls) == 6  # 4 items + the follow-up's earlier turn and itself again
+    record = result.records[3]
+    assert record["conversation"] == "reference"
+    assert record["answer"] == "2018 年【1】。"
+    assert record["live"]["answer"] == "不清楚。"
+    assert record["live"]["live_history"][0]["content"] == "佳士得拍出的人工智能画作卖了多少钱？"
+    table = result.metrics["metrics"]
+    assert table["followup"]["key_fact_recall"]["value"] == 1.0
+    assert table[LIVE_GROUP]["key_fact_recall"]["value"] == 0.0
+    assert table[LIVE_GROUP]["key_fact_recall"]["n"] == 1
+    assert [s.id for s in result.live_scores] == ["x-1"]
+    assert load_run(tmp_path / "run").live_scores == result.live_scores
+    # Another conversation is another run: no resuming over it.
+    with pytest.raises(EvalRunError, match="conversation"):
+        _run(tmp_path / "run", set_file, ScriptedAssistant(_answers()), conversation="live")
+    with pytest.raises(EvalRunError, match="conversation must be one of"):
+        _run(tmp_path / "other", set_file, ScriptedAssistant(_answers()), conversation="nope")
+
+
+def test_figures_per_split_and_the_calib_test_gap(tmp_path: Path, set_file: Path) -> None:
+    items = [
+        item.model_copy(update={"split": "calib" if item.id in {"f-1", "u-1"} else "test"})
+        for item in _items()
+    ]
+    path = tmp_path / "split.jsonl"
+    path.write_text(dump_eval_set(items), encoding="utf-8")
+    result = _run(tmp_path / "run", path, ScriptedAssistant(_answers()))
+    assert [r["split"] for r in result.records] == ["calib", "test", "calib", "test"]
+    splits = result.metrics["splits"]
+    assert splits["calib"]["key_fact_recall"]["value"] == 1.0
+    assert splits["test"]["key_fact_recall"]["value"] == pytest.approx(0.75)  # f-2 0.5, x-1 1
+    assert splits["test"]["hit@5"]["n"] == 2
+    assert result.metrics["split_gap"]["key_fact_recall"] == pytest.approx(0.25)
+    assert result.metrics["split_gap"]["refusal_recall"] is None  # no unanswerable test item
+    # Without splits: no split figures.
+    plain = _run(tmp_path / "plain", set_file, ScriptedAssistant(_answers()))
+    assert plain.metrics["splits"] == {}
+    assert plain.metrics["split_gap"] == {}

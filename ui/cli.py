@@ -442,10 +442,34 @@ DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-d
     default=None,
     help="Faithfulness judge(s) (default: both in local mode, else lexical).",
 )
+@click.option(
+    "--conversation",
+    type=click.Choice(["reference", "live", "both"]),
+    default="both",
+    show_default=True,
+    help="Follow-ups: with the set's history, with the assistant's own answers, or both.",
+)
 @click.option("--gate", is_flag=True, help="Fail when the run falls below the baseline.")
-@click.option("--update-baseline", is_flag=True, help="Store this run as the new baseline.")
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Store this run as the new baseline (only if it passes the gate).",
+)
+@click.option(
+    "--accept-regression",
+    metavar="WHY",
+    default=None,
+    help="With --update-baseline: store the run even though the gate fails; WHY is kept.",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Baseline file to read and write (default: eval/baseline.json).",
+)
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and verdict as JSON.")
 @click.pass_obj
 def eval_command(
     settings: Settings,
@@ -455,8 +479,11 @@ def eval_command(
     limit: int | None,
     out_dir: Path | None,
     judge: str | None,
+    conversation: str,
     gate: bool,
     update_baseline: bool,
+    accept_regression: str | None,
+    baseline_path: Path | None,
     fresh: bool,
     as_json: bool,
 ) -> None:
@@ -467,78 +494,48 @@ def eval_command(
       whitepaper eval                                   # extractive, whole dev set
       whitepaper eval --mode local --gate               # the fixed 20-item local subset
       whitepaper eval --limit 10 --out /tmp/run --json
-      whitepaper eval --update-baseline                 # the only way to move the baseline
+      whitepaper eval --update-baseline                 # only moves a baseline it passes
+      whitepaper eval --update-baseline --accept-regression "new set v2"
     """
     from assistant.factory import build_assistant
-    from eval import gate as gates
-    from eval.dataset import load_eval_set
-    from eval.report import write_report
-    from eval.runner import filter_items, run_eval, select_subset
+    from eval.gate import DEFAULT_BASELINE_PATH
+    from eval.orchestrate import EvalRequest, evaluate
 
-    name = name or {"local": "local-subset20"}.get(mode, f"{mode}-dev")
-    out_dir = out_dir or Path("eval") / "runs" / name
+    if accept_regression is not None and not update_baseline:
+        raise click.UsageError("--accept-regression only applies with --update-baseline")
+    if accept_regression is not None and not accept_regression.strip():
+        raise click.UsageError('--accept-regression needs a reason, e.g. "new eval set v2"')
+    request = EvalRequest(
+        set_path=set_path,
+        mode=mode,
+        name=name,
+        limit=limit,
+        out_dir=out_dir,
+        judge=judge,  # type: ignore[arg-type]  # click.Choice above
+        gate=gate,
+        update_baseline=update_baseline,
+        accept_regression=accept_regression,
+        baseline_path=baseline_path or DEFAULT_BASELINE_PATH,
+        fresh=fresh,
+        conversation=conversation,  # type: ignore[arg-type]  # click.Choice above
+    )
     with _user_errors():
-        try:
-            items = load_eval_set(set_path)
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"cannot load the eval set: {exc}") from exc
-        baseline = gates.load_baseline()
-        ids = gates.subset_ids(baseline, name)
-        if ids is None and name == "local-subset20":
-            ids = [item.id for item in select_subset(items, 20)]
-        if ids:
-            items = filter_items(items, ids)
-        assistant = build_assistant(settings.model_copy(update={"mode": mode}))
-        judges = [assistant.judge]
-        judge = judge or ("both" if mode == "local" else "lexical")
-        if judge in ("model", "both"):
-            judges = ([assistant.judge] if judge == "both" else []) + [assistant.model_judge()]
-        result = run_eval(
-            assistant,
-            items,
-            out_dir,
-            mode=mode,
-            judges=judges,
-            limit=limit,
-            resume=not fresh,
-            progress=True,
-            set_path=set_path,
-            name=name,
+        outcome = evaluate(
+            request, lambda m: build_assistant(settings.model_copy(update={"mode": m}))
         )
-        report = write_report(result.out_dir, baseline.get(name))
-        verdict = None
-        if gate:
-            verdict = gates.check_gate(
-                result.metrics, result.scores, gates.require_entry(baseline, name)
-            )
-        if update_baseline:
-            gates.update_baseline(name, result.metrics, result.scores, subset=ids)
-    overall = result.metrics.get("overall", {})
-    headline = {k: overall[k]["value"] for k in result.metrics.get("headline", []) if k in overall}
-    if as_json:
-        _emit(
-            True,
-            {
-                "name": name,
-                "out": str(result.out_dir),
-                "report": str(report),
-                "headline": headline,
-                "gate": None if verdict is None else verdict.passed,
-            },
-            "",
+    _emit(as_json, outcome.to_json(), outcome.table())
+    if outcome.verdict is not None:
+        click.echo(outcome.verdict.summary(), err=as_json)
+    if outcome.baseline_written:
+        click.echo(f"baseline {outcome.name!r} updated in {outcome.baseline_path}", err=as_json)
+    elif update_baseline:
+        click.echo(
+            f"baseline {outcome.name!r} in {outcome.baseline_path} NOT updated: the gate failed; "
+            'to record this run anyway add --accept-regression "WHY"',
+            err=as_json,
         )
-    else:
-        for key, value in headline.items():
-            entry = overall[key]
-            shown = "—" if value is None else f"{value:.3f}"
-            click.echo(f"{key:>28}: {shown}  [{entry.get('low')}, {entry.get('high')}]")
-        click.echo(f"report: {report}")
-        if update_baseline:
-            click.echo(f"baseline {name!r} updated in eval/baseline.json")
-    if verdict is not None:
-        click.echo(verdict.summary(), err=as_json)
-        if not verdict.passed:
-            sys.exit(1)
+    if not outcome.ok:
+        sys.exit(1)
 
 
 @main.command("validate-set")
