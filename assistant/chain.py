@@ -23,6 +23,7 @@ from assistant.followup import RuleRewriter
 from assistant.generators import ChatGenerator, looks_like_refusal
 from assistant.language import detect_language
 from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.support import JudgeCheck
 from assistant.types import (
     REFUSAL,
     Answer,
@@ -31,6 +32,7 @@ from assistant.types import (
     Generator,
     Language,
     Passage,
+    SupportCheck,
     SupportJudge,
     Timings,
     Turn,
@@ -113,16 +115,19 @@ class Assistant:
         settings: Settings,
         index: Index,
         searcher: HybridSearcher,
-        judge: SupportJudge,
+        judge: SupportCheck,
         generator_factories: dict[str, Callable[[], Generator]],
         model_judge_factory: Callable[[], SupportJudge] | None = None,
         default_mode: str = "extractive",
         notice: str | None = None,
+        model_checker: SupportCheck | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
         self.searcher = searcher
         self.judge = judge
+        #: The checker of the LLM modes: the same layers, with the model for the undecided band.
+        self.model_checker = model_checker or judge
         self._factories = generator_factories
         self._generators: dict[str, Generator] = {}
         self._model_judge_factory = model_judge_factory
@@ -147,6 +152,10 @@ class Assistant:
                 self._generators[mode] = self._factories[mode]()
             return self._generators[mode]
 
+    def checker_for(self, mode: str) -> SupportCheck:
+        """The checker a mode's answers are checked with (the eval re-checks with it too)."""
+        return self.judge if mode == "extractive" else self.model_checker
+
     def model_judge(self) -> SupportJudge:
         if self._model_judge_factory is None:
             raise ModelUnavailable("no model judge is configured: install the local model")
@@ -164,7 +173,7 @@ class Assistant:
         strict: bool | None = None,
         doc_id: str | None = None,
         top_k: int | None = None,
-        verify: str = "lexical",
+        verify: str = "checker",
     ) -> Iterator[Event]:
         """Answer a question, yielding events; the last event holds the checked ``Answer``."""
         started = time.perf_counter()
@@ -212,8 +221,10 @@ class Assistant:
             yield Event("token", piece)
         raw = "".join(pieces)
 
-        judge = self.model_judge() if verify == "model" else self.judge
-        checked = check_answer(raw, result.passages, judge, strict=strict)
+        checker = self.checker_for(mode)
+        if verify == "model":
+            checker = JudgeCheck(self.model_judge())
+        checked = check_answer(raw, result.passages, checker, strict=strict)
         if looks_like_refusal(raw) or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Event(

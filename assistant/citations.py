@@ -18,7 +18,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.language import detect_language
-from assistant.types import AnswerSentence, Citation, Passage, SupportJudge
+from assistant.types import AnswerSentence, Citation, Passage, SupportCheck, Verdict
 from ingest.chunker import split_sentences
 
 MARKER = re.compile(r"【\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*】")
@@ -182,6 +182,16 @@ class LexicalJudge:
             return bigram_overlap(sentence, passage)
         return self._semantic(sentence, passage)
 
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict:
+        value = self.score(sentence, passage)
+        return Verdict(value >= self.threshold, value, (f"lexical: {value:.2f}",), "lexical")
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        """Chinese quotes by bigram overlap alone (hard terms may sit in a neighbour sentence)."""
+        if detect_language(sentence) == "zh":
+            return bigram_overlap(sentence, quote)
+        return self.score(sentence, quote)
+
     def _semantic(self, sentence: str, passage: str) -> float:
         assert self.embeddings is not None
         parts = [passage[s.start : s.end].strip() for s in split_sentences(passage)] or [passage]
@@ -191,16 +201,18 @@ class LexicalJudge:
         return float(np.clip((best - self.floor) / (self.ceiling - self.floor), 0.0, 1.0))
 
 
-def best_quote(sentence: str, passage: Passage, judge: SupportJudge) -> tuple[str, int, float]:
-    """The passage sentence that best supports ``sentence``: (quote, offset in passage, score)."""
+def best_quote(sentence: str, passage: Passage, checker: SupportCheck) -> tuple[str, int, float]:
+    """The passage sentence that best supports ``sentence``: (quote, offset in passage, score).
+
+    Scored by the checker's cheap layers only: the quote is shown, the decision is made once
+    on the whole cited passage."""
     best = ("", 0, -1.0)
     for span in split_sentences(passage.text):
         raw = passage.text[span.start : span.end]
         quote = raw.strip()
         if not _CONTENT.search(quote):
             continue
-        lexical_zh = isinstance(judge, LexicalJudge) and detect_language(sentence) == "zh"
-        score = bigram_overlap(sentence, quote) if lexical_zh else judge.score(sentence, quote)
+        score = checker.quote_score(sentence, quote)
         if score > best[2]:
             best = (quote, span.start + (len(raw) - len(raw.lstrip())), score)
     return best
@@ -215,7 +227,7 @@ class CheckedAnswer:
 
 
 def check_answer(
-    text: str, passages: Sequence[Passage], judge: SupportJudge, *, strict: bool = False
+    text: str, passages: Sequence[Passage], checker: SupportCheck, *, strict: bool = False
 ) -> CheckedAnswer:
     """Parse, validate and re-attach the citations of a generated answer."""
     by_number = {p.number: p for p in passages}
@@ -232,21 +244,31 @@ def check_answer(
         support = 0.0
         if valid:
             joined = "\n".join(by_number[m].text for m in valid)
-            support = judge.score(sentence.text, joined)
-        if support >= judge.threshold and len(valid) > 1:
+            support = checker.check(sentence.text, joined).score
+        if support >= checker.threshold and len(valid) > 1:
             # Of several cited passages keep those that carry the claim alone, if any does;
             # a claim that needs them together keeps them all.
             alone = [
-                m for m in valid if judge.score(sentence.text, by_number[m].text) >= judge.threshold
+                m
+                for m in valid
+                if checker.check(sentence.text, by_number[m].text, use_model=False).score
+                >= checker.threshold
             ]
             valid = alone or valid
-        if support < judge.threshold:
-            # The cited passages do not carry the claim (or none was cited): find one that does.
-            scored = [(judge.score(sentence.text, p.text), p.number) for p in passages]
+        if support < checker.threshold:
+            # The cited passages do not carry the claim (or none was cited): find one that does,
+            # by the cheap layers first; the model (if any) confirms the best candidate only.
+            scored = [
+                (checker.check(sentence.text, p.text, use_model=False).score, p.number)
+                for p in passages
+                if p.number not in valid
+            ]
             best_score, best_number = max(scored, default=(0.0, 0))
-            if best_score >= judge.threshold:
-                valid, support = [best_number], best_score
-        supported = support >= judge.threshold
+            if best_score > 0.0:
+                confirmed = checker.check(sentence.text, by_number[best_number].text).score
+                if confirmed >= checker.threshold:
+                    valid, support = [best_number], confirmed
+        supported = support >= checker.threshold
         if not supported and strict:
             removed += 1
             continue
@@ -255,7 +277,7 @@ def check_answer(
         out_sentences.append(AnswerSentence(sentence.text, markers, supported, round(support, 3)))
         for m in markers:
             passage = by_number[m]
-            quote, offset, q_score = best_quote(sentence.text, passage, judge)
+            quote, offset, q_score = best_quote(sentence.text, passage, checker)
             citations.append(
                 Citation(
                     marker=m,

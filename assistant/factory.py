@@ -9,7 +9,6 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.chain import Assistant
-from assistant.citations import LexicalJudge
 from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
@@ -23,9 +22,6 @@ from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Calibrated on the 60 hand-labelled pairs of eval/sets/judge_labels.jsonl (eval/README.md).
-LEXICAL_SUPPORT_THRESHOLD = 0.7
-
 
 def build_assistant(
     settings: Settings,
@@ -37,7 +33,8 @@ def build_assistant(
     embeddings = embeddings or embeddings_from(settings)
     index = index or Index(settings, embeddings)
     searcher = HybridSearcher(index, embeddings, settings)
-    judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)
+    vocabulary = _latin_vocabulary(index)
+    judge = SupportChecker(embeddings=embeddings, vocabulary_source=vocabulary)
 
     vectors_path = settings.home / "sentence_vectors.sqlite"
     extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path)
@@ -60,7 +57,17 @@ def build_assistant(
             log.info(notice)
     else:
         default = settings.mode
-    return Assistant(settings, index, searcher, judge, factories, model_judge, default, notice)
+    # The LLM modes have a model loaded anyway: it decides what the cheap layers leave open.
+    model_checker = (
+        SupportChecker(
+            embeddings=embeddings, model_source=model_judge, vocabulary_source=vocabulary
+        )
+        if model_judge is not None
+        else judge
+    )
+    return Assistant(
+        settings, index, searcher, judge, factories, model_judge, default, notice, model_checker
+    )
 
 
 def _local_available() -> bool:
@@ -118,10 +125,8 @@ def build_checker(
     vocabulary = _latin_vocabulary(index) if index is not None else None
     if use_model is None:
         use_model = settings.mode in ("auto", "local") and _local_available()
-    model: SupportJudge | None = None
-    if use_model:
-        model = _local_judge(settings, {})
-    return SupportChecker(embeddings=embeddings, model=model, vocabulary_source=vocabulary)
+    source = (lambda: _local_judge(settings, {})) if use_model else None
+    return SupportChecker(embeddings=embeddings, model_source=source, vocabulary_source=vocabulary)
 
 
 def _latin_vocabulary(index: Index) -> Callable[[], frozenset[str]]:

@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.types import GenerationRequest, Passage
+from assistant.types import GenerationRequest, Passage, Verdict
 
 __all__ = [
     "FakeGenerator",
@@ -161,6 +161,13 @@ class FakeJudge:
     def score(self, sentence: str, passage: str) -> float:
         self.calls.append((sentence, passage))
         return float(self.rule(sentence, passage))
+
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict:
+        value = self.score(sentence, passage)
+        return Verdict(value >= self.threshold, value, (f"{self.name}: {value:.2f}",), self.name)
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
 
 
 def make_passage(

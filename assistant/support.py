@@ -38,13 +38,21 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.language import detect_language
-from assistant.types import SupportJudge
+from assistant.types import SupportJudge, Verdict
 from ingest.chunker import split_sentences
 from ingest.errors import WhitepaperError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CheckerConfig", "PairsError", "SupportChecker", "Verdict", "clauses", "read_pairs"]
+__all__ = [
+    "CheckerConfig",
+    "JudgeCheck",
+    "PairsError",
+    "SupportChecker",
+    "Verdict",
+    "clauses",
+    "read_pairs",
+]
 
 
 @dataclass(frozen=True)
@@ -63,26 +71,6 @@ class CheckerConfig:
     model_threshold: float = 0.5
     #: Names: check jieba-tagged proper names (nr/ns/nt/nz) of at least this many characters.
     name_min_chars: int = 2
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The checker's decision on one (passage, sentence) pair."""
-
-    supported: bool
-    score: float
-    reasons: tuple[str, ...]
-    layer: str  # "terms", "polarity", "alignment", "model", "empty"
-
-    def to_json(self, explain: bool = False) -> dict[str, object]:
-        out: dict[str, object] = {
-            "supported": self.supported,
-            "score": round(self.score, 3),
-            "reasons": list(self.reasons),
-        }
-        if explain:
-            out["layer"] = self.layer
-        return out
 
 
 # --- text rules -------------------------------------------------------------------------------
@@ -391,6 +379,7 @@ def _jieba() -> object:
 
 
 _JIEBA_LOCK = threading.Lock()
+_MODEL_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4096)
@@ -523,13 +512,11 @@ def _numbers(text: str) -> list[_Number]:
         before = masked[max(0, m.start() - 12) : m.start()]
         if re.search(r"[A-Za-z]-?$", before) or re.search(r"\b[A-Z][A-Z\-]+\s$", before):
             continue
-        value = float(raw.replace(",", ""))
-        if unit in _MULTIPLIER:
-            value *= _MULTIPLIER[unit]
+        amount = float(raw.replace(",", "")) * _MULTIPLIER.get(unit, 1.0)
         kind = _STRICT_UNIT.get(unit)
         if kind is None and not unit and re.fullmatch(r"(1[89]|20)\d\d", raw):
             kind = "year-like"
-        found.append(_Number(m.group(0).strip(), value, kind))
+        found.append(_Number(m.group(0).strip(), amount, kind))
     return found
 
 
@@ -713,6 +700,7 @@ class SupportChecker:
     config: CheckerConfig = field(default_factory=CheckerConfig)
     embeddings: Embeddings | None = None
     model: SupportJudge | None = None
+    model_source: Callable[[], SupportJudge] | None = None
     vocabulary: frozenset[str] | None = None
     vocabulary_source: Callable[[], frozenset[str]] | None = None
     name: str = "checker"
@@ -779,16 +767,26 @@ class SupportChecker:
             return Verdict(False, score, (reason,), "alignment")
         if worst[2] >= high:
             return Verdict(True, score, (f"every clause aligns ({worst[2]:.2f})",), "alignment")
-        if self.model is None or not use_model:
+        model = self._model() if use_model else None
+        if model is None:
             supported = score >= 0.5
             what = "aligns" if supported else "aligns weakly"
             return Verdict(
                 supported, score, (f"clause {index} {what} ({worst[2]:.2f})",), "alignment"
             )
         evidence = "".join(dict.fromkeys(a[1] for a in aligned))
-        p = self.model.score(sentence, evidence)
-        supported = p >= self.config.model_threshold
-        return Verdict(supported, p, (f"model: {p:.2f}",), "model")
+        p = model.score(sentence, evidence)
+        cut = self.config.model_threshold
+        # Rescaled so that, like every other verdict, supported means score >= 0.5.
+        score = 0.5 + (p - cut) / (2 * (1 - cut)) if p >= cut else 0.5 * p / cut
+        return Verdict(p >= cut, score, (f"model: {p:.2f}",), "model")
+
+    def _model(self) -> SupportJudge | None:
+        if self.model is None and self.model_source is not None:
+            with _MODEL_LOCK:
+                if self.model is None:
+                    self.model = self.model_source()
+        return self.model
 
     def _band(self, language: str, passage: str) -> tuple[float, float]:
         if language == "en" and _CJK_RUN.search(passage) and self.embeddings is not None:
@@ -855,6 +853,30 @@ def verdicts(
 ) -> list[Verdict]:
     """Check many (passage, sentence) pairs in order."""
     return [checker.check(sentence, passage, use_model=use_model) for passage, sentence in pairs]
+
+
+@dataclass
+class JudgeCheck:
+    """Any :class:`~assistant.types.SupportJudge` used as a check on its own (e.g. the local
+    model on the whole passage: the eval's independent second judge, ``ask --verify model``)."""
+
+    judge: SupportJudge
+    name: str = field(init=False)
+    threshold: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.judge.name
+        self.threshold = self.judge.threshold
+
+    def score(self, sentence: str, passage: str) -> float:
+        return self.judge.score(sentence, passage)
+
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict:
+        value = self.judge.score(sentence, passage)
+        return Verdict(value >= self.threshold, value, (f"{self.name}: {value:.2f}",), self.name)
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return _coverage(sentence, quote)
 
 
 class PairsError(WhitepaperError):

@@ -205,3 +205,39 @@ class SupportJudge(Protocol):
     threshold: float
 
     def score(self, sentence: str, passage: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A support decision on one (passage, sentence) pair, with the reasons and the layer
+    ("terms", "polarity", "alignment", "model", ...) that decided it."""
+
+    supported: bool
+    score: float
+    reasons: tuple[str, ...]
+    layer: str
+
+    def to_json(self, explain: bool = False) -> dict[str, object]:
+        out: dict[str, object] = {
+            "supported": self.supported,
+            "score": round(self.score, 3),
+            "reasons": list(self.reasons),
+        }
+        if explain:
+            out["layer"] = self.layer
+        return out
+
+
+@runtime_checkable
+class SupportCheck(Protocol):
+    """What answers are checked with: a decision per (sentence, passage), and a cheap score
+    to pick the quote shown for a citation. ``use_model=False`` keeps to the cheap layers."""
+
+    name: str
+    threshold: float
+
+    def score(self, sentence: str, passage: str) -> float: ...
+
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict: ...
+
+    def quote_score(self, sentence: str, quote: str) -> float: ...

@@ -40,8 +40,8 @@ language match, answered-with-citation, and citation recall and precision per ju
 type and for the live follow-ups: hit@5 and key-fact recall. Refusal F1 is reported, not gated:
 its two parts are. A figure fixed by construction is not gated (:data:`FIXED_BY_CONSTRUCTION`):
 in extractive mode every answer sentence is a verbatim passage sentence cited to that passage,
-and the lexical judge (the one the assistant checks answers with) scores a verbatim sentence
-against its own passage at 1.0, so lexical citation recall and precision are 100% whatever the
+and the support checker (the one the assistant checks answers with) accepts a verbatim sentence
+of its own passage, so the checker's citation recall and precision are 100% whatever the
 change. They are still reported; a model judge's figures are gated in every mode.
 
 **Tolerance: a paired, one-sided test over the items.** The run and the baseline score the
@@ -126,7 +126,7 @@ GATED_PER_GROUP = ("hit@5", "key_fact_recall")
 """Figures gated per item type and for the follow-ups asked live."""
 
 FIXED_BY_CONSTRUCTION: Mapping[str, frozenset[str]] = {
-    "extractive": frozenset({"citation_recall[lexical]", "citation_precision[lexical]"}),
+    "extractive": frozenset({"citation_recall[checker]", "citation_precision[checker]"}),
 }
 """Mode -> figures that cannot move in that mode (see the module docstring); not gated."""
 

@@ -7,9 +7,9 @@ the CLI prints (:meth:`EvalOutcome.table`, :meth:`EvalOutcome.to_json`). The rul
 * **Items.** The run name's fixed subset from the baseline file when it has one; the
   ``local-subset20`` run picks a type-stratified 20-item subset the first time (kept in the
   baseline from then on); otherwise the whole set (``limit`` cuts it).
-* **Judges.** ``lexical`` (the assistant's own checker), ``model`` (the local model as a yes/no
-  judge) or ``both``; by default both in local mode (the lexical judge is instant, the model
-  judge is what a slow mode is worth checking with), else lexical.
+* **Judges.** ``checker`` (the support checker the mode's answers were checked with),
+  ``model`` (the local model alone, yes/no on the whole cited passage: an independent judge)
+  or ``both``; by default both in local mode, else the checker.
 * **Gate.** With ``gate`` or ``update_baseline``, a baseline entry of the run name that is not
   comparable with the run (another set, mode, judges, conversation or entry format) stops
   before anything is asked, saying what differs and how to record a new baseline; only
@@ -55,13 +55,13 @@ __all__ = [
 LOCAL_SUBSET_NAME = "local-subset20"
 LOCAL_SUBSET_SIZE = 20
 
-JudgeChoice = Literal["lexical", "model", "both"]
+JudgeChoice = Literal["checker", "model", "both"]
 
 
 class EvalAssistant(QuestionAnswerer, Protocol):
     """What an eval run needs of the assistant: answers, its own judge, the model judge."""
 
-    judge: SupportJudge
+    def checker_for(self, mode: str) -> SupportJudge: ...
 
     def model_judge(self) -> SupportJudge: ...
 
@@ -76,7 +76,7 @@ class EvalRequest:
         name: Run name in the baseline (default: :func:`default_run_name`).
         limit: Only the first ``limit`` items.
         out_dir: Run folder (default: ``eval/runs/NAME``).
-        judge: Faithfulness judge(s) (default: both in local mode, else lexical).
+        judge: Faithfulness judge(s) (default: both in local mode, else the checker).
         gate: Fail when the run falls below the baseline.
         update_baseline: Store the run as the baseline (see the module docstring).
         accept_regression: Why a failing run may still become the baseline.
@@ -261,12 +261,14 @@ def default_run_name(mode: str) -> str:
     return LOCAL_SUBSET_NAME if mode == "local" else f"{mode}-dev"
 
 
-def _judges(assistant: EvalAssistant, choice: JudgeChoice) -> list[SupportJudge]:
-    if choice == "lexical":
-        return [assistant.judge]
+def _judges(assistant: EvalAssistant, mode: str, choice: JudgeChoice) -> list[SupportJudge]:
+    """The production checker of the mode (what answers were checked with) and/or the local
+    model alone on the whole passage, an independent second judge."""
+    if choice == "checker":
+        return [assistant.checker_for(mode)]
     if choice == "model":
         return [assistant.model_judge()]
-    return [assistant.judge, assistant.model_judge()]
+    return [assistant.checker_for(mode), assistant.model_judge()]
 
 
 def _not_comparable(name: str, path: Path, differences: Sequence[str]) -> gates.BaselineError:
@@ -312,7 +314,8 @@ def evaluate(request: EvalRequest, build_assistant: Callable[[str], EvalAssistan
     items = filter_items(all_items, ids) if ids else all_items
 
     assistant = build_assistant(request.mode)
-    judges = _judges(assistant, request.judge or ("both" if request.mode == "local" else "lexical"))
+    choice = request.judge or ("both" if request.mode == "local" else "checker")
+    judges = _judges(assistant, request.mode, choice)
     manifest = run_manifest(all_items, request.set_path, request.mode, judges, request.conversation)
     differences = [] if entry is None else gates.identity_differences(entry, manifest)
     if differences and (request.gate or request.update_baseline) and not request.accept_regression:

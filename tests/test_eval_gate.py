@@ -189,23 +189,23 @@ def test_refusal_recall_and_false_refusals_are_gated_separately() -> None:
     assert not _failed(result, "refusal_recall")
 
 
-def test_extractive_lexical_citations_are_not_gated_a_model_judge_is() -> None:
+def test_extractive_checker_citations_are_not_gated_a_model_judge_is() -> None:
     judged = {
-        "citation_recall[lexical]": 1.0,
-        "citation_precision[lexical]": 1.0,
+        "citation_recall[checker]": 1.0,
+        "citation_precision[checker]": 1.0,
         "citation_recall[local-llm]": 0.5,
         "citation_precision[local-llm]": 0.5,
         "language_match": 1.0,
         "answered_with_citation": 1.0,
     }
     scores = [replace(s, metrics={**s.metrics, **judged}) for s in _scores(6, 0)]
-    judges = [{"name": "lexical", "threshold": 0.7}, {"name": "local-llm", "threshold": 0.8}]
+    judges = [{"name": "checker", "threshold": 0.7}, {"name": "local-llm", "threshold": 0.8}]
     extractive = {m for g, m in gated_figures(_metrics(scores, judges=judges)) if g == "overall"}
-    assert "citation_recall[lexical]" not in extractive
-    assert "citation_precision[lexical]" not in extractive
+    assert "citation_recall[checker]" not in extractive
+    assert "citation_precision[checker]" not in extractive
     assert {"citation_recall[local-llm]", "language_match", "answered_with_citation"} <= extractive
     local = {m for g, m in gated_figures(_metrics(scores, judges=judges, mode="local"))}
-    assert {"citation_recall[lexical]", "citation_precision[lexical]"} <= local
+    assert {"citation_recall[checker]", "citation_precision[checker]"} <= local
 
 
 def test_a_run_not_like_the_baseline_fails_saying_what_differs() -> None:

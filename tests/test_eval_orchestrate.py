@@ -26,9 +26,12 @@ class EchoAssistant:
     """Quotes the question back as a cited answer; refuses questions with a word in ``refuse``."""
 
     refuse: tuple[str, ...] = ()
-    judge: FakeJudge = field(default_factory=lambda: FakeJudge(name="lexical", threshold=0.7))
+    judge: FakeJudge = field(default_factory=lambda: FakeJudge(name="checker", threshold=0.7))
     model: FakeJudge = field(default_factory=lambda: FakeJudge(name="local-llm", threshold=0.8))
     asked: list[str] = field(default_factory=list)
+
+    def checker_for(self, mode: str) -> FakeJudge:
+        return self.judge
 
     def model_judge(self) -> FakeJudge:
         return self.model
@@ -65,11 +68,11 @@ def test_the_local_run_keeps_its_fixed_subset_and_both_judges(tmp_path: Path) ->
     expected = [i.id for i in select_subset(load_eval_set(DEV_SET), 20)]
     assert outcome.name == "local-subset20"
     assert outcome.run.metrics["item_ids"] == expected
-    assert [j["name"] for j in outcome.run.metrics["judges"]] == ["lexical", "local-llm"]
+    assert [j["name"] for j in outcome.run.metrics["judges"]] == ["checker", "local-llm"]
     assert outcome.baseline_written and outcome.verdict is None and outcome.ok
     entry = load_baseline(tmp_path / "baseline.json")["local-subset20"]
     assert entry["subset"] == expected
-    assert "citation_recall[lexical]" in entry["figures"]  # gated outside extractive mode
+    assert "citation_recall[checker]" in entry["figures"]  # gated outside extractive mode
 
     # A subset stored in the baseline wins over the default pick, and is kept on update.
     data = json.loads((tmp_path / "baseline.json").read_text("utf-8"))
@@ -89,7 +92,7 @@ def test_a_regression_fails_the_gate_and_keeps_the_baseline(tmp_path: Path) -> N
         lambda mode: EchoAssistant(),
     )
     assert first.ok
-    assert [j["name"] for j in first.run.metrics["judges"]] == ["lexical"]
+    assert [j["name"] for j in first.run.metrics["judges"]] == ["checker"]
     before = (tmp_path / "baseline.json").read_bytes()
 
     # Refusing every question about AIGC: many false refusals.
@@ -120,8 +123,8 @@ def test_a_run_unlike_its_baseline_stops_before_asking(tmp_path: Path) -> None:
         _request(tmp_path, mode="extractive", name="dev", update_baseline=True, limit=3),
         lambda mode: EchoAssistant(),
     )
-    fake = EchoAssistant(judge=FakeJudge(name="lexical", threshold=0.5))
-    with pytest.raises(BaselineError, match=r"judges lexical@0.5 vs the baseline's lexical@0.7"):
+    fake = EchoAssistant(judge=FakeJudge(name="checker", threshold=0.5))
+    with pytest.raises(BaselineError, match=r"judges checker@0.5 vs the baseline's checker@0.7"):
         evaluate(
             _request(tmp_path, mode="extractive", name="dev", gate=True, limit=3),
             lambda mode: fake,

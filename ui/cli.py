@@ -307,9 +307,9 @@ _MODE = click.Choice(["extractive", "local", "openai"])
 @click.option("--strict", is_flag=True, help="Remove sentences no passage supports.")
 @click.option(
     "--verify",
-    type=click.Choice(["lexical", "model"]),
-    default="lexical",
-    help="Citation check: lexical (default) or the local model as judge.",
+    type=click.Choice(["checker", "model"]),
+    default="checker",
+    help="Citation check: the support checker (default) or the local model alone as judge.",
 )
 @click.option("--doc", default=None, help="Only search this document.")
 @click.option("--top-k", type=int, default=None, help="Passages to retrieve.")
@@ -438,9 +438,10 @@ DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-d
 )
 @click.option(
     "--judge",
-    type=click.Choice(["lexical", "model", "both"]),
+    type=click.Choice(["checker", "model", "both"]),
     default=None,
-    help="Faithfulness judge(s) (default: both in local mode, else lexical).",
+    help="Faithfulness judge(s): the mode's support checker, the local model alone, or both "
+    "(default: both in local mode, else the checker).",
 )
 @click.option(
     "--conversation",
