@@ -21,7 +21,6 @@ from langchain_core.runnables import Runnable, RunnableGenerator
 from assistant.citations import check_answer
 from assistant.followup import RuleRewriter
 from assistant.generators import ChatGenerator, looks_like_refusal
-from assistant.language import detect_language
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.types import (
     REFUSAL,
@@ -38,10 +37,10 @@ from assistant.types import (
 from ingest.errors import ModelUnavailable, WhitepaperError
 from ingest.index import Index
 from ingest.settings import Settings
+from ingest.text import LATIN_TERM, detect_language, is_named_term
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
-_NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -87,8 +86,8 @@ def refusal_text(language: Language, nearest: Sequence[str]) -> str:
 def unknown_terms(question: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
     """Named Latin terms of the question whose words the index has never seen."""
     unknown = []
-    for term in _NAMED_TERM.findall(question):
-        if sum(c.isupper() for c in term) < 2 and not any(c.isdigit() for c in term):
+    for term in LATIN_TERM.findall(question):
+        if not is_named_term(term):
             continue
         words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", term)]
         if words and any(w not in vocabulary for w in words):

@@ -17,21 +17,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.language import detect_language
 from assistant.types import AnswerSentence, Citation, Passage, SupportJudge
-from ingest.chunker import split_sentences
+from ingest.text import (
+    CONTENT,
+    IDEOGRAPH_SPAN,
+    LATIN_TERM,
+    answer_sentence_ends,
+    detect_language,
+    is_named_term,
+    split_sentences,
+)
 
 MARKER = re.compile(r"【\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*】")
 # Malformed markers: 【】, 【a】, an unclosed 【1.
 _LOOSE_MARKER = re.compile(r"【[^【】\n]{0,12}】|【[\s\d,，、]*")
-# A "." that opens a piece follows a marker ("stages【1】. It"): it ends that sentence.
-_ANSWER_SENTENCE_END = re.compile(
-    r"[。！？!?；;]+[”’」』）)\"']*|(?:(?<=[A-Za-z0-9%)])|^)\.(?=\s|$)|\n"
-)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})\"|「([^」]{1,40})」")
-_LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]|[A-Za-z]")
-_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_LATIN_TERM = re.compile(rf"{LATIN_TERM.pattern}|[A-Za-z]")
+_CONTENT = CONTENT
+_IDEOGRAPH_RUN = re.compile(rf"[{IDEOGRAPH_SPAN}]{{3,}}")
 # English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
 _TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
@@ -82,7 +86,7 @@ def parse_answer(text: str) -> list[ParsedSentence]:
         assert isinstance(value, str)
         chunk = _LOOSE_MARKER.sub("", value)
         start = 0
-        for end_match in _ANSWER_SENTENCE_END.finditer(chunk):
+        for end_match in answer_sentence_ends(chunk):
             current.text += chunk[start : end_match.end()]
             start = end_match.end()
             close(newline="\n" in end_match.group(0))
@@ -116,9 +120,7 @@ def hard_terms(sentence: str) -> list[str]:
         terms += [
             w
             for w in words[1:] + words[:1]
-            if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w))
-            and len(w) >= 2
-            and not _TRANSLATED.match(w)
+            if is_named_term(w) and len(w) >= 2 and not _TRANSLATED.match(w)
         ]
     return [t for t in terms if _CONTENT.search(t)]
 
@@ -131,7 +133,7 @@ def _bare_facts(sentence: str, terms: list[str]) -> bool:
     return (
         bool(terms)
         and len(re.findall(r"[A-Za-z]{2,}", rest)) <= 2
-        and not re.search(r"[\u3400-\u9fff]{3,}", rest)
+        and not _IDEOGRAPH_RUN.search(rest)
     )
 
 

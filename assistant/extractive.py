@@ -4,7 +4,6 @@ best answer the question, in document order, each followed by its citation."""
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,13 +13,9 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.types import GenerationRequest, Passage
-from ingest.bm25 import tokenize
-from ingest.chunker import split_sentences
+from assistant.types import LEAD_IN, GenerationRequest, Passage
 from ingest.embeddings import embedding_name
-
-LEAD_IN = {"zh": "根据白皮书：", "en": "According to the white paper:"}
-_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+from ingest.text import CONTENT, ends_sentence, split_sentences, tokenize
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ class ExtractiveGenerator:
             for span in split_sentences(heading_free):
                 raw = heading_free[span.start : span.end]
                 text = raw.strip()
-                if len(_CONTENT.findall(text)) < 8 or not re.search(r"[。！？!?；;.]$", text):
+                if len(CONTENT.findall(text)) < 8 or not ends_sentence(text):
                     continue  # headings, captions and fragments are not answers
                 offset = passage.start + span.start + (len(raw) - len(raw.lstrip()))
                 candidates.append((passage, text, offset))

@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from assistant.types import GenerationRequest, Passage
+from ingest.text import CONTENT
 
 __all__ = [
     "FakeGenerator",
@@ -33,7 +34,6 @@ __all__ = [
 ]
 
 _MARKERS = re.compile(r"【[^】]*】")
-_NOT_CONTENT = re.compile(r"[^\u3400-\u9fffA-Za-z0-9]")
 
 
 def pieces(text: str, size: int) -> list[str]:
@@ -135,7 +135,7 @@ class FakeGenerator:
 
 
 def _content(text: str) -> str:
-    return _NOT_CONTENT.sub("", _MARKERS.sub("", text)).lower()
+    return "".join(CONTENT.findall(_MARKERS.sub("", text))).lower()
 
 
 def contains_rule(sentence: str, passage: str) -> float:

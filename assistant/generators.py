@@ -14,9 +14,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
-from assistant.language import detect_language, has_cjk
 from assistant.prompts import CONDENSE_PROMPT, TRANSLATE_PROMPT, answer_messages, history_text
 from assistant.types import GenerationRequest, Passage, Turn
+from ingest.text import detect_language, has_cjk
 
 log = logging.getLogger(__name__)
 

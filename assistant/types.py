@@ -8,14 +8,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ingest.model import SECTION_SEP
+from ingest.text import Language
 
-Language = Literal["zh", "en"]
 Role = Literal["user", "assistant"]
 
-REFUSAL = {
+#: The fixed refusal, by language: what the assistant answers when the document does not cover a
+#: question (and the reference answer of the eval set's unanswerable items).
+REFUSAL: dict[Language, str] = {
     "zh": "白皮书中没有找到与该问题相关的内容。",
     "en": "The white paper does not cover this question.",
 }
+#: The extractive answer's first line, by language (not a claim; dropped from a history gist).
+LEAD_IN: dict[Language, str] = {"zh": "根据白皮书：", "en": "According to the white paper:"}
 
 
 def _short(text: str, n: int = 40) -> str:

@@ -23,7 +23,6 @@ The module performs no I/O at import time.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -31,6 +30,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.types import REFUSAL
+from ingest.text import detect_language
 
 __all__ = [
     "EVIDENCE_MAX_CHARS",
@@ -48,7 +50,6 @@ __all__ = [
     "dump_eval_set",
     "expected_refusal",
     "load_eval_set",
-    "question_language",
     "type_mix",
     "validate_eval_set",
 ]
@@ -58,20 +59,17 @@ ItemType = Literal["factual", "multihop", "crosslingual", "unanswerable", "follo
 
 ITEM_TYPES: tuple[str, ...] = get_args(ItemType)
 
-REFUSAL_ZH = "白皮书中没有找到与该问题相关的内容。"
-"""Fixed reference answer of an unanswerable item asked in Chinese."""
+REFUSAL_ZH = REFUSAL["zh"]
+"""Fixed reference answer of an unanswerable item asked in Chinese (the assistant's refusal)."""
 
-REFUSAL_EN = "The white paper does not cover this question."
-"""Fixed reference answer of an unanswerable item asked in English."""
+REFUSAL_EN = REFUSAL["en"]
+"""Fixed reference answer of an unanswerable item asked in English (the assistant's refusal)."""
 
 EVIDENCE_MIN_CHARS = 15
 EVIDENCE_MAX_CHARS = 80
 EVIDENCE_MAX_ITEMS = 3
 KEY_FACTS_MIN = 1
 KEY_FACTS_MAX = 4
-
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 
 
 class Turn(BaseModel):
@@ -183,21 +181,9 @@ def dump_eval_set(items: Iterable[EvalItem]) -> str:
     return "".join(json.dumps(item.model_dump(), ensure_ascii=False) + "\n" for item in items)
 
 
-def question_language(text: str) -> Literal["zh", "en"]:
-    """Guess whether a question is Chinese or English.
-
-    A question counts as Chinese when it has CJK ideographs and they are not
-    outnumbered by Latin letters by more than 2:1, so that ``"什么是GAN？"`` is
-    Chinese while an English sentence quoting one Chinese term stays English.
-    """
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    return "zh" if cjk > 0 and cjk * 2 >= latin else "en"
-
-
 def expected_refusal(question: str) -> str:
     """The fixed refusal matching the language of ``question``."""
-    return REFUSAL_ZH if question_language(question) == "zh" else REFUSAL_EN
+    return REFUSAL[detect_language(question)]
 
 
 def _check_item(item: EvalItem, source_text: str) -> list[str]:
@@ -234,7 +220,7 @@ def _check_item(item: EvalItem, source_text: str) -> list[str]:
             f"non-followup item (type {item.type!r}) has a history of {len(item.history)} turn(s)"
         )
 
-    if item.type == "crosslingual" and question_language(item.question) != "en":
+    if item.type == "crosslingual" and detect_language(item.question) != "en":
         report("crosslingual question should be asked in English")
 
     if not item.question.strip():

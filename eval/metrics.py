@@ -26,7 +26,7 @@ Definitions (all figures are in [0, 1], higher is better):
   sentence of :data:`~assistant.types.REFUSAL` (either language). Precision, recall and F1 are
   ratios over the items; ``refusal_correct`` is the per-item flag (refused iff it should).
 * **Language match** (all items): the answer is in the question's language, using the rule of
-  :func:`eval.dataset.question_language`; a refusal's language is that of its fixed sentence.
+  :func:`ingest.text.detect_language`; a refusal's language is that of its fixed sentence.
 * **Faithfulness**, ALCE-style, per judge (non-refusal answers with at least one sentence):
   ``citation_recall[judge]`` is the share of answer sentences supported by the concatenation of
   their cited passages (a sentence without citations is unsupported);
@@ -52,7 +52,8 @@ from typing import Any
 import numpy as np
 
 from assistant.types import REFUSAL, Answer, AnswerSentence, Language, SupportJudge
-from eval.dataset import ITEM_TYPES, EvalItem, question_language
+from eval.dataset import ITEM_TYPES, EvalItem
+from ingest.text import detect_language
 
 __all__ = [
     "EVIDENCE_MIN_SHARE",
@@ -316,15 +317,15 @@ def is_refusal(answer: Answer) -> bool:
 
 def answer_language(answer: Answer) -> Language:
     """The language the answer is written in: a refusal's fixed sentence decides, else the
-    text (markers removed) by the rule of :func:`eval.dataset.question_language`."""
+    text (markers removed) by the rule of :func:`ingest.text.detect_language`."""
     if is_refusal(answer):
         return "zh" if answer.text.startswith(REFUSAL["zh"]) else "en"
-    return question_language(_MARKER_RE.sub("", answer.text))
+    return detect_language(_MARKER_RE.sub("", answer.text))
 
 
 def language_matches(question: str, answer: Answer) -> bool:
     """Whether the answer is in the language of the question."""
-    return bool(answer.text.strip()) and answer_language(answer) == question_language(question)
+    return bool(answer.text.strip()) and answer_language(answer) == detect_language(question)
 
 
 # --------------------------------------------------------------------------- faithfulness

@@ -16,7 +16,6 @@ from eval.dataset import (
     EvalSetError,
     dump_eval_set,
     load_eval_set,
-    question_language,
     type_mix,
     validate_eval_set,
 )
@@ -293,13 +292,6 @@ def test_non_followup_with_history_reported() -> None:
 
 def test_crosslingual_must_be_english() -> None:
     assert any("English" in p for p in _problems_for(type="crosslingual"))
-
-
-def test_question_language() -> None:
-    assert question_language("什么是GAN？") == "zh"
-    assert question_language("白皮书如何评价 ChatGPT？") == "zh"
-    assert question_language("What does the paper call 智能数字内容孪生?") == "en"
-    assert question_language("How many words could it handle?") == "en"
 
 
 def test_type_mix() -> None:

@@ -49,7 +49,6 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chain import Assistant
 from assistant.factory import build_assistant
-from assistant.language import detect_language
 from assistant.retrieval import HybridSearcher
 from assistant.types import Turn
 from eval.bench import measure
@@ -63,6 +62,7 @@ from ingest.errors import ModelUnavailable, WhitepaperError
 from ingest.index import Index
 from ingest.pipeline import Ingestor
 from ingest.settings import BUNDLED_PDF, Settings
+from ingest.text import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ class _Bench:
             return
         import chromadb  # noqa: F401
 
-        from ingest.bm25 import tokenize
+        from ingest.text import tokenize
 
         self.embeddings.embed_documents(["预热：人工智能生成内容。"])
         self.embeddings.embed_query("预热")
