@@ -184,6 +184,13 @@ class LexicalJudge:
             return bigram_overlap(sentence, passage)
         return self._semantic(sentence, passage)
 
+    def quote_score(self, sentence: str, quote: str) -> float:
+        """Chinese sentences rank quotes by character-bigram overlap alone, without the term
+        check (the passage as a whole passed it); other sentences as ``score`` does."""
+        if detect_language(sentence) == "zh":
+            return bigram_overlap(sentence, quote)
+        return self.score(sentence, quote)
+
     def _semantic(self, sentence: str, passage: str) -> float:
         assert self.embeddings is not None
         parts = [passage[s.start : s.end].strip() for s in split_sentences(passage)] or [passage]
@@ -201,8 +208,7 @@ def best_quote(sentence: str, passage: Passage, judge: SupportJudge) -> tuple[st
         quote = raw.strip()
         if not _CONTENT.search(quote):
             continue
-        lexical_zh = isinstance(judge, LexicalJudge) and detect_language(sentence) == "zh"
-        score = bigram_overlap(sentence, quote) if lexical_zh else judge.score(sentence, quote)
+        score = judge.quote_score(sentence, quote)
         if score > best[2]:
             best = (quote, span.start + (len(raw) - len(raw.lstrip())), score)
     return best

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.types import LEAD_IN, GenerationRequest, Passage
+from assistant.followup import RuleRewriter
+from assistant.types import LEAD_IN, GenerationRequest, Passage, QueryRewriter, Translator
 from ingest.embeddings import embedding_name
 from ingest.text import CONTENT, ends_sentence, split_sentences, tokenize
 
@@ -81,7 +82,8 @@ class SentenceVectors:
 
 
 class ExtractiveGenerator:
-    """Picks sentences by embedding similarity plus keyword overlap."""
+    """Picks sentences by embedding similarity plus keyword overlap; follow-ups are condensed
+    by the deterministic rule, and nothing is translated."""
 
     mode = "extractive"
 
@@ -95,6 +97,8 @@ class ExtractiveGenerator:
         margin: float = 0.05,
     ) -> None:
         self.embeddings = embeddings
+        self.rewriter: QueryRewriter = RuleRewriter()
+        self.translator: Translator | None = None
         self.vectors = SentenceVectors(embeddings, cache_path)
         self.max_sentences = max_sentences
         self.max_chars = max_chars

@@ -21,7 +21,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.types import GenerationRequest, Passage
+from assistant.followup import RuleRewriter
+from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator
 from ingest.text import CONTENT
 
 __all__ = [
@@ -118,14 +119,24 @@ class FakeGenerator:
     """A ``Generator`` that streams scripted answers (the last one repeats) and records requests.
 
     ``mode`` defaults to ``"fake"``; register it under any mode name in an ``Assistant``.
+    Follow-ups are condensed by the extractive rule unless another ``rewriter`` is given.
     """
 
-    def __init__(self, *answers: str, mode: str = "fake", chunk_chars: int = 4) -> None:
+    def __init__(
+        self,
+        *answers: str,
+        mode: str = "fake",
+        chunk_chars: int = 4,
+        rewriter: QueryRewriter | None = None,
+        translator: Translator | None = None,
+    ) -> None:
         if not answers:
             raise ValueError("FakeGenerator needs at least one scripted answer")
         self.answers = list(answers)
         self.mode = mode
         self.chunk_chars = chunk_chars
+        self.rewriter: QueryRewriter = rewriter or RuleRewriter()
+        self.translator = translator
         self.requests: list[GenerationRequest] = []
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
@@ -161,6 +172,9 @@ class FakeJudge:
     def score(self, sentence: str, passage: str) -> float:
         self.calls.append((sentence, passage))
         return float(self.rule(sentence, passage))
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
 
 
 def make_passage(

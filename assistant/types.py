@@ -1,10 +1,10 @@
 """What crosses the assistant's boundaries: passages, citations, answers, and the protocols of
-its replaceable parts (generator, query rewriter, support judge)."""
+its replaceable parts (generator, query rewriter, translator, support judge)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ingest.model import SECTION_SEP
@@ -176,36 +176,55 @@ class Answer:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What a generator gets: the question (as searched), its language, numbered passages."""
+    """What a generator gets: the question as asked and as searched (a follow-up rewritten to
+    stand alone, so the history is already in it), its language, numbered passages."""
 
     question: str
     standalone_question: str
     language: Language
     passages: Sequence[Passage]
-    history: Sequence[Turn] = field(default_factory=tuple)
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Writes an answer from numbered passages, as a stream of text pieces."""
-
-    mode: str
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
 
 
 @runtime_checkable
 class QueryRewriter(Protocol):
-    """Turns a follow-up into a standalone question (and may give a Chinese search query)."""
+    """Turns a follow-up into a standalone question (a question that needs none is kept)."""
 
     def condense(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
 @runtime_checkable
+class Translator(Protocol):
+    """Gives a Chinese search query for a question in another language (None: keep it)."""
+
+    def translate(self, question: str) -> str | None: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from numbered passages, as a stream of text pieces.
+
+    It brings the parts that go with it: the ``rewriter`` that condenses follow-ups for it and,
+    where one exists, a ``translator`` for the BM25 query.
+    """
+
+    mode: str
+    rewriter: QueryRewriter
+    translator: Translator | None
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+
+@runtime_checkable
 class SupportJudge(Protocol):
-    """Scores how well a passage supports a sentence, in [0, 1]; ``threshold`` decides."""
+    """Scores how well a passage supports a sentence, in [0, 1]; ``threshold`` decides.
+
+    ``quote_score`` ranks the sentences of a supporting passage to pick the quote shown for a
+    claim; a judge may rank them otherwise than it scores support (or just call ``score``).
+    """
 
     name: str
     threshold: float
 
     def score(self, sentence: str, passage: str) -> float: ...
+
+    def quote_score(self, sentence: str, quote: str) -> float: ...

@@ -108,6 +108,9 @@ class LlamaSupportJudge:
             yes_ids, no_ids = self._token_groups
             return p_yes(logits[yes_ids].tolist(), logits[no_ids].tolist())
 
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
+
     def _prepare(self, llm: Llama) -> None:
         if self._for is llm:
             return
@@ -156,6 +159,9 @@ class OpenAISupportJudge:
         response = self._ask(messages, logprobs=False)
         assert response is not None
         return _score_from_text(response.choices[0].message.content or "")
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
 
     def _ask(self, messages: list[dict[str, str]], *, logprobs: bool) -> Any:
         import openai
