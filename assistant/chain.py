@@ -15,7 +15,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator
@@ -26,7 +26,6 @@ from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.types import (
     REFUSAL,
     Answer,
-    Citation,
     GenerationRequest,
     Generator,
     Language,
@@ -242,7 +241,7 @@ class Assistant:
         answer = Answer(
             question=question,
             text=checked.text,
-            citations=self._locate(checked.citations, result.passages),
+            citations=checked.citations,
             passages=result.passages,
             standalone_question=standalone,
             refused=False,
@@ -291,24 +290,6 @@ class Assistant:
         if threshold is not None and result.best_similarity < threshold:
             return True
         return bool(unknown_terms(question, self.index.bm25().vocabulary))
-
-    def _locate(
-        self, citations: Sequence[Citation], passages: Sequence[Passage]
-    ) -> tuple[Citation, ...]:
-        """Point each citation at the page (of its passage) whose text holds its quote."""
-        by_number = {p.number: p for p in passages}
-        out = []
-        for citation in citations:
-            passage = by_number[citation.marker]
-            located = citation
-            probe = re.sub(r"\s+", "", citation.quote)[:16]
-            for page_index in passage.page_indices if probe else ():
-                page = self.index.page_text(passage.content_hash, page_index)
-                if page and probe in re.sub(r"\s+", "", page[1]):
-                    located = replace(citation, page_index=page_index, page_labels=(page[0],))
-                    break
-            out.append(located)
-        return tuple(out)
 
     def _refusal(
         self,

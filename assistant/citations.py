@@ -264,16 +264,23 @@ def check_answer(
         for m in markers:
             passage = by_number[m]
             quote, offset, q_score = best_quote(sentence.text, passage, judge)
+            doc_start = passage.document_offset(offset)
+            page = passage.page_at(doc_start)
+            page_start = passage.page_spans[page][0] if passage.page_spans else passage.start
             citations.append(
                 Citation(
                     marker=m,
                     chunk_id=passage.chunk_at(offset),
                     doc_id=passage.doc_id,
                     title=passage.title,
-                    page_labels=passage.page_labels,
-                    page_index=passage.page_indices[0] if passage.page_indices else 0,
+                    page_index=passage.page_indices[page] if passage.page_indices else 0,
+                    page_label=passage.page_labels[page] if passage.page_labels else "",
                     section_path=passage.section_path,
                     quote=quote,
+                    quote_start=doc_start - page_start,
+                    quote_end=doc_start - page_start + len(quote),
+                    doc_start=doc_start,
+                    doc_end=doc_start + len(quote),
                     sentence_index=index,
                     support=round(max(q_score, 0.0), 3),
                 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -185,6 +186,7 @@ def make_passage(
     chunk_offsets: Sequence[int] = (),
     page_labels: Sequence[str] | None = None,
     page_indices: Sequence[int] | None = None,
+    page_spans: Sequence[tuple[int, int]] | None = None,
     section_path: Sequence[str] = ("一、人工智能生成内容的发展历程与概念",),
     doc_id: str = "aigc-whitepaper-2022.pdf",
     title: str = "人工智能生成内容（AIGC）白皮书",
@@ -192,13 +194,21 @@ def make_passage(
     score: float = 0.5,
     dense_similarity: float | None = 0.9,
 ) -> Passage:
-    """A passage numbered ``number`` (one chunk ``c<number>`` on page ``<number>`` by default)."""
+    """A passage numbered ``number`` (one chunk ``c<number>`` on page ``<number>`` by default).
+
+    Its text is the document text from ``start``; without ``page_spans`` its pages share the
+    passage's span in equal parts."""
     labels = tuple(page_labels) if page_labels is not None else (str(number),)
     indices = (
         tuple(page_indices)
         if page_indices is not None
         else tuple(number - 1 + i for i in range(len(labels)))
     )
+    end = start + len(text)
+    if page_spans is None:
+        step = len(text) / max(1, len(labels))
+        cuts = [start + round(step * i) for i in range(len(labels))] + [end]
+        page_spans = list(pairwise(cuts))
     return Passage(
         number=number,
         chunk_ids=tuple(chunk_ids) if chunk_ids is not None else (f"c{number}",),
@@ -207,11 +217,12 @@ def make_passage(
         content_hash="fakehash",
         text=text,
         start=start,
-        end=start + len(text),
+        end=end,
         page_labels=labels,
         page_indices=indices,
         section_path=tuple(section_path),
         score=score,
         dense_similarity=dense_similarity,
         chunk_offsets=tuple(chunk_offsets),
+        page_spans=tuple(page_spans),
     )

@@ -38,7 +38,11 @@ class Turn:
 class Passage:
     """A retrieved passage as numbered in the prompt (``number`` is 1-based).
 
-    It may merge neighbouring chunks of one section; ``chunk_ids`` lists them in order.
+    It may merge neighbouring chunks of one section; ``chunk_ids`` lists them in order. Its
+    provenance travels with it: ``chunk_offsets`` (where each chunk starts in ``text``),
+    ``chunk_starts`` (where it starts in the document text) and ``page_spans`` (each page of
+    ``page_indices`` as a span of the document text), so a quote is placed on its page by
+    arithmetic, never by searching.
     """
 
     number: int
@@ -55,18 +59,50 @@ class Passage:
     score: float
     dense_similarity: float | None = None
     chunk_offsets: tuple[int, ...] = ()  # where each chunk starts inside ``text``
+    chunk_starts: tuple[int, ...] = ()  # where each chunk starts in the document text
+    page_spans: tuple[tuple[int, int], ...] = ()  # (start, end) of each page in the document
 
     def __repr__(self) -> str:
         return f"Passage({self.number}, {self.chunk_ids[0]}, text={_short(self.text)!r})"
 
-    def chunk_at(self, offset: int) -> str:
-        """The id of the chunk that holds the character at ``offset`` of ``text``."""
+    def _chunk_index(self, offset: int) -> int:
         starts = self.chunk_offsets or (0,)
         pick = 0
         for i, start in enumerate(starts):
             if start <= offset:
                 pick = i
-        return self.chunk_ids[min(pick, len(self.chunk_ids) - 1)]
+        return min(pick, len(self.chunk_ids) - 1)
+
+    def chunk_at(self, offset: int) -> str:
+        """The id of the chunk that holds the character at ``offset`` of ``text``."""
+        return self.chunk_ids[self._chunk_index(offset)]
+
+    def document_offset(self, offset: int) -> int:
+        """Where the character at ``offset`` of ``text`` stands in the document text (merged
+        chunks that did not overlap are joined by a newline the document may not have)."""
+        i = self._chunk_index(offset)
+        if i >= len(self.chunk_starts):
+            return self.start + offset
+        return self.chunk_starts[i] + offset - (self.chunk_offsets or (0,))[i]
+
+    def text_offset(self, document_offset: int) -> int:
+        """Where a character of the document text stands in ``text`` (its inverse)."""
+        if not self.chunk_starts:
+            return document_offset - self.start
+        pick = 0
+        for i, start in enumerate(self.chunk_starts):
+            if start <= document_offset:
+                pick = i
+        return (self.chunk_offsets or (0,))[pick] + document_offset - self.chunk_starts[pick]
+
+    def page_at(self, document_offset: int) -> int:
+        """The position in ``page_indices`` of the page holding a document offset (the last
+        page that starts at or before it; the first page when no spans are known)."""
+        pick = 0
+        for i, (start, _) in enumerate(self.page_spans[: len(self.page_indices)]):
+            if start <= document_offset:
+                pick = i
+        return pick
 
     @property
     def section(self) -> str:
@@ -80,28 +116,45 @@ class Passage:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for key in ("chunk_ids", "page_labels", "page_indices", "section_path", "chunk_offsets"):
+        for key in (
+            "chunk_ids",
+            "page_labels",
+            "page_indices",
+            "section_path",
+            "chunk_offsets",
+            "chunk_starts",
+        ):
             out[key] = list(out[key])
+        out["page_spans"] = [list(span) for span in self.page_spans]
         return out
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A checked citation: which passage supports which answer sentence, with the quote."""
+    """A checked citation: which passage supports which answer sentence, with the quote.
+
+    The quote is ``document text[doc_start:doc_end]``; it begins on page ``page_index``
+    (labelled ``page_label``) at ``quote_start`` of that page's text, and ``quote_end`` runs
+    past the page's end when the quote continues on the next page.
+    """
 
     marker: int
     chunk_id: str
     doc_id: str
     title: str
-    page_labels: tuple[str, ...]
     page_index: int
+    page_label: str
     section_path: tuple[str, ...]
     quote: str
+    quote_start: int
+    quote_end: int
+    doc_start: int
+    doc_end: int
     sentence_index: int
     support: float
 
     def __repr__(self) -> str:
-        return f"Citation(【{self.marker}】 p.{self.page_labels}, quote={_short(self.quote)!r})"
+        return f"Citation(【{self.marker}】 p.{self.page_label}, quote={_short(self.quote)!r})"
 
     @property
     def section(self) -> str:
@@ -109,7 +162,6 @@ class Citation:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["page_labels"] = list(self.page_labels)
         out["section_path"] = list(self.section_path)
         out["section"] = self.section
         return out

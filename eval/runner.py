@@ -182,7 +182,8 @@ def _record(item: EvalItem, answer: Answer, scores: ItemScores) -> dict[str, Any
             {
                 "marker": c.marker,
                 "chunk_id": c.chunk_id,
-                "pages": list(c.page_labels),
+                "page": c.page_label,
+                "page_index": c.page_index,
                 "section": c.section,
                 "quote": c.quote,
                 "sentence_index": c.sentence_index,

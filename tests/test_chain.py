@@ -277,11 +277,16 @@ def test_citations_point_at_the_page_that_holds_the_quote(make: AssistantMaker) 
     (citation,) = answer.citations
     passage = answer.passages[citation.marker - 1]
     assert passage.page_labels == ("1", "2"), "section 一 runs over two pages"
-    assert citation.page_labels == ("2",) and citation.page_index == 1
+    assert citation.page_label == "2" and citation.page_index == 1
     assert citation.quote == PAINTING and citation.quote in passage.text
     assert citation.chunk_id in passage.chunk_ids
     chunk = assistant.index.get_chunks([citation.chunk_id])[citation.chunk_id]
     assert PAINTING in chunk.text
+    # The offsets are exact: the page's stored text holds the quote where the citation says.
+    page = assistant.index.page_text(passage.content_hash, citation.page_index)
+    assert page is not None
+    assert page[1][citation.quote_start : citation.quote_end] == PAINTING
+    assert chunk.text[citation.doc_start - chunk.start :].startswith(PAINTING)
 
 
 # -- refusals --------------------------------------------------------------------------------

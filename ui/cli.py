@@ -278,7 +278,7 @@ def _print_answer(answer: Any) -> None:
         if not s.supported:
             click.echo(click.style(f"⚠ unsupported: {s.text}", fg="yellow"))
     for c in answer.citations:
-        click.echo(f"【{c.marker}】 {c.title} p.{'/'.join(c.page_labels)} · {c.section}")
+        click.echo(f"【{c.marker}】 {c.title} p.{c.page_label} · {c.section}")
         click.echo(click.style(f"     “{c.quote}”", dim=True))
     t = answer.timings
     first = f"{t.first_token_ms:.0f} ms" if t.first_token_ms is not None else "-"

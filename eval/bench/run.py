@@ -123,7 +123,6 @@ EXTRACTIVE_STAGES = {
     "tokenize": "keyword overlap (jieba)",
     "split_sentences": "sentence split",
     "check_answer": "citation check",
-    "Assistant._locate": "locate citations on pages",
 }
 LOCAL_STAGES = {
     "HybridSearcher.search": "retrieval",
@@ -132,7 +131,6 @@ LOCAL_STAGES = {
     "ChatGenerator.stream": "generate the answer (LLM)",
     "Assistant._should_refuse": "refusal check",
     "check_answer": "citation check",
-    "Assistant._locate": "locate citations on pages",
 }
 INGEST_STAGES = {
     "Ingestor.read": "read + clean the PDF (pypdf)",
@@ -461,7 +459,9 @@ def _section_quality(b: _Bench) -> dict[str, Any]:
     for item in b.items:
         if not item.answerable:
             continue
-        standalone = assistant.rule_rewriter.condense(item.question, _turns(item))
+        standalone = assistant.generator("extractive").rewriter.condense(
+            item.question, _turns(item)
+        )
         ours = [p.text for p in assistant.searcher.search(standalone).passages]
         wide = [d.page_content for d in b.tutorial.retrieve(item.question, k=EQUAL_CONTEXT_K)]
         tutorial = wide[:5]
