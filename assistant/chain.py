@@ -1,8 +1,10 @@
 """The retrieval chain: condense -> retrieve -> (refuse | generate) -> check citations.
 
-``Assistant.stream`` yields events as they happen (the standalone question, the passages,
-answer text pieces, and the final checked ``Answer``); ``Assistant.ask`` returns the answer;
-``Assistant.as_runnable`` exposes the same as a LangChain Runnable.
+``Assistant.stream`` yields events as they happen: ``Standalone`` (the question as searched),
+``Passages``, ``Token`` (answer text pieces) and ``Final`` (the checked ``Answer``);
+``Assistant.ask`` returns the answer; ``Assistant.as_runnable`` exposes the same as a LangChain
+Runnable. The chain asks the generator of a mode for its parts: its ``QueryRewriter`` condenses
+a follow-up and its ``Translator``, where it has one, gives a Chinese BM25 query.
 """
 
 from __future__ import annotations
@@ -13,21 +15,18 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
 from assistant.citations import check_answer
-from assistant.followup import RuleRewriter
-from assistant.generators import ChatGenerator, looks_like_refusal
-from assistant.language import detect_language
+from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.support import JudgeCheck
 from assistant.types import (
     REFUSAL,
     Answer,
-    Citation,
     GenerationRequest,
     Generator,
     Language,
@@ -40,10 +39,10 @@ from assistant.types import (
 from ingest.errors import ModelUnavailable, WhitepaperError
 from ingest.index import Index
 from ingest.settings import Settings
+from ingest.text import LATIN_TERM, detect_language, is_named_term
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
-_NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -51,15 +50,36 @@ class QuestionError(WhitepaperError):
     """The question cannot be asked as given (empty, too long, no words)."""
 
 
-EventKind = Literal["standalone", "passages", "token", "answer"]
+@dataclass(frozen=True)
+class Standalone:
+    """The question as it will be searched (a follow-up rewritten to stand alone)."""
+
+    question: str
 
 
 @dataclass(frozen=True)
-class Event:
-    """One step of a streamed answer. ``data`` is a str, passages, or the final Answer."""
+class Passages:
+    """The retrieved passages, numbered as the generator sees them."""
 
-    kind: EventKind
-    data: Any
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer text as the generator writes it (unchecked)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The checked answer; always the last event."""
+
+    answer: Answer
+
+
+#: One step of a streamed answer.
+Event = Standalone | Passages | Token | Final
 
 
 def clean_question(question: str) -> str:
@@ -89,8 +109,8 @@ def refusal_text(language: Language, nearest: Sequence[str]) -> str:
 def unknown_terms(question: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
     """Named Latin terms of the question whose words the index has never seen."""
     unknown = []
-    for term in _NAMED_TERM.findall(question):
-        if sum(c.isupper() for c in term) < 2 and not any(c.isdigit() for c in term):
+    for term in LATIN_TERM.findall(question):
+        if not is_named_term(term):
             continue
         words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", term)]
         if words and any(w not in vocabulary for w in words):
@@ -134,7 +154,6 @@ class Assistant:
         self._model_judge: SupportJudge | None = None
         self.default_mode = default_mode
         self.notice = notice
-        self.rule_rewriter = RuleRewriter()
         self._lock = threading.RLock()
 
     @property
@@ -158,7 +177,10 @@ class Assistant:
 
     def model_judge(self) -> SupportJudge:
         if self._model_judge_factory is None:
-            raise ModelUnavailable("no model judge is configured: install the local model")
+            raise ModelUnavailable(
+                "no model judge is configured: install the local model or set "
+                "WHITEPAPER_OPENAI_BASE_URL and WHITEPAPER_OPENAI_MODEL"
+            )
         with self._lock:
             if self._model_judge is None:
                 self._model_judge = self._model_judge_factory()
@@ -183,18 +205,14 @@ class Assistant:
         language = detect_language(question)
         generator = self.generator(mode)
 
-        standalone = question
-        bm25_query: str | None = None
-        if isinstance(generator, ChatGenerator):
-            standalone = generator.condense(question, history)
-            bm25_query = generator.translate(standalone)
-        else:
-            standalone = self.rule_rewriter.condense(question, history)
-        yield Event("standalone", standalone)
+        standalone = generator.rewriter.condense(question, history)
+        translator = generator.translator
+        bm25_query = translator.translate(standalone) if translator is not None else None
+        yield Standalone(standalone)
 
         result = self.searcher.search(standalone, bm25_query=bm25_query, top_k=top_k, doc_id=doc_id)
         retrieve_ms = (time.perf_counter() - started) * 1000
-        yield Event("passages", result.passages)
+        yield Passages(result.passages)
 
         nearest = nearest_sections(result.passages)
         if self._should_refuse(standalone, language, result):
@@ -207,18 +225,18 @@ class Assistant:
                 nearest,
                 Timings(round(retrieve_ms, 1), None, _elapsed_ms(started)),
             )
-            yield Event("token", refusal.text)
-            yield Event("answer", refusal)
+            yield Token(refusal.text)
+            yield Final(refusal)
             return
 
-        request = GenerationRequest(question, standalone, language, result.passages, tuple(history))
+        request = GenerationRequest(question, standalone, language, result.passages)
         pieces: list[str] = []
         first_token_ms: float | None = None
         for piece in generator.stream(request):
             if first_token_ms is None:
                 first_token_ms = (time.perf_counter() - started) * 1000
             pieces.append(piece)
-            yield Event("token", piece)
+            yield Token(piece)
         raw = "".join(pieces)
 
         checker = self.checker_for(mode)
@@ -227,15 +245,14 @@ class Assistant:
         checked = check_answer(raw, result.passages, checker, strict=strict)
         if looks_like_refusal(raw) or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
-            yield Event(
-                "answer",
-                self._refusal(question, standalone, result, mode, language, nearest, timings),
+            yield Final(
+                self._refusal(question, standalone, result, mode, language, nearest, timings)
             )
             return
         answer = Answer(
             question=question,
             text=checked.text,
-            citations=self._locate(checked.citations, result.passages),
+            citations=checked.citations,
             passages=result.passages,
             standalone_question=standalone,
             refused=False,
@@ -250,14 +267,14 @@ class Assistant:
             nearest_sections=nearest,
             removed_unsupported=checked.removed_unsupported,
         )
-        yield Event("answer", answer)
+        yield Final(answer)
 
     def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         """Answer a question and return the checked ``Answer``."""
         final: Answer | None = None
         for event in self.stream(question, history, **kwargs):
-            if event.kind == "answer":
-                final = event.data
+            if isinstance(event, Final):
+                final = event.answer
         assert final is not None
         return final
 
@@ -284,24 +301,6 @@ class Assistant:
         if threshold is not None and result.best_similarity < threshold:
             return True
         return bool(unknown_terms(question, self.index.bm25().vocabulary))
-
-    def _locate(
-        self, citations: Sequence[Citation], passages: Sequence[Passage]
-    ) -> tuple[Citation, ...]:
-        """Point each citation at the page (of its passage) whose text holds its quote."""
-        by_number = {p.number: p for p in passages}
-        out = []
-        for citation in citations:
-            passage = by_number[citation.marker]
-            located = citation
-            probe = re.sub(r"\s+", "", citation.quote)[:16]
-            for page_index in passage.page_indices if probe else ():
-                page = self.index.page_text(passage.content_hash, page_index)
-                if page and probe in re.sub(r"\s+", "", page[1]):
-                    located = replace(citation, page_index=page_index, page_labels=(page[0],))
-                    break
-            out.append(located)
-        return tuple(out)
 
     def _refusal(
         self,

@@ -17,21 +17,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.language import detect_language
 from assistant.types import AnswerSentence, Citation, Passage, SupportCheck, Verdict
-from ingest.chunker import split_sentences
+from ingest.text import (
+    CONTENT,
+    IDEOGRAPH_SPAN,
+    LATIN_TERM,
+    answer_sentence_ends,
+    detect_language,
+    is_named_term,
+    split_sentences,
+)
 
 MARKER = re.compile(r"【\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*】")
 # Malformed markers: 【】, 【a】, an unclosed 【1.
 _LOOSE_MARKER = re.compile(r"【[^【】\n]{0,12}】|【[\s\d,，、]*")
-# A "." that opens a piece follows a marker ("stages【1】. It"): it ends that sentence.
-_ANSWER_SENTENCE_END = re.compile(
-    r"[。！？!?；;]+[”’」』）)\"']*|(?:(?<=[A-Za-z0-9%)])|^)\.(?=\s|$)|\n"
-)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})\"|「([^」]{1,40})」")
-_LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]|[A-Za-z]")
-_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_LATIN_TERM = re.compile(rf"{LATIN_TERM.pattern}|[A-Za-z]")
+_CONTENT = CONTENT
+_IDEOGRAPH_RUN = re.compile(rf"[{IDEOGRAPH_SPAN}]{{3,}}")
 # English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
 _TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
@@ -82,7 +86,7 @@ def parse_answer(text: str) -> list[ParsedSentence]:
         assert isinstance(value, str)
         chunk = _LOOSE_MARKER.sub("", value)
         start = 0
-        for end_match in _ANSWER_SENTENCE_END.finditer(chunk):
+        for end_match in answer_sentence_ends(chunk):
             current.text += chunk[start : end_match.end()]
             start = end_match.end()
             close(newline="\n" in end_match.group(0))
@@ -116,9 +120,7 @@ def hard_terms(sentence: str) -> list[str]:
         terms += [
             w
             for w in words[1:] + words[:1]
-            if (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w))
-            and len(w) >= 2
-            and not _TRANSLATED.match(w)
+            if is_named_term(w) and len(w) >= 2 and not _TRANSLATED.match(w)
         ]
     return [t for t in terms if _CONTENT.search(t)]
 
@@ -131,7 +133,7 @@ def _bare_facts(sentence: str, terms: list[str]) -> bool:
     return (
         bool(terms)
         and len(re.findall(r"[A-Za-z]{2,}", rest)) <= 2
-        and not re.search(r"[\u3400-\u9fff]{3,}", rest)
+        and not _IDEOGRAPH_RUN.search(rest)
     )
 
 
@@ -187,7 +189,8 @@ class LexicalJudge:
         return Verdict(value >= self.threshold, value, (f"lexical: {value:.2f}",), "lexical")
 
     def quote_score(self, sentence: str, quote: str) -> float:
-        """Chinese quotes by bigram overlap alone (hard terms may sit in a neighbour sentence)."""
+        """Chinese sentences rank quotes by character-bigram overlap alone, without the term
+        check (the passage as a whole passed it); other sentences as ``score`` does."""
         if detect_language(sentence) == "zh":
             return bigram_overlap(sentence, quote)
         return self.score(sentence, quote)
@@ -278,16 +281,23 @@ def check_answer(
         for m in markers:
             passage = by_number[m]
             quote, offset, q_score = best_quote(sentence.text, passage, checker)
+            doc_start = passage.document_offset(offset)
+            page = passage.page_at(doc_start)
+            page_start = passage.page_spans[page][0] if passage.page_spans else passage.start
             citations.append(
                 Citation(
                     marker=m,
                     chunk_id=passage.chunk_at(offset),
                     doc_id=passage.doc_id,
                     title=passage.title,
-                    page_labels=passage.page_labels,
-                    page_index=passage.page_indices[0] if passage.page_indices else 0,
+                    page_index=passage.page_indices[page] if passage.page_indices else 0,
+                    page_label=passage.page_labels[page] if passage.page_labels else "",
                     section_path=passage.section_path,
                     quote=quote,
+                    quote_start=doc_start - page_start,
+                    quote_end=doc_start - page_start + len(quote),
+                    doc_start=doc_start,
+                    doc_end=doc_start + len(quote),
                     sentence_index=index,
                     support=round(max(q_score, 0.0), 3),
                 )

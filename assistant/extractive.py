@@ -4,7 +4,6 @@ best answer the question, in document order, each followed by its citation."""
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,13 +13,10 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.types import GenerationRequest, Passage
-from ingest.bm25 import tokenize
-from ingest.chunker import split_sentences
+from assistant.followup import RuleRewriter
+from assistant.types import LEAD_IN, GenerationRequest, Passage, QueryRewriter, Translator
 from ingest.embeddings import embedding_name
-
-LEAD_IN = {"zh": "根据白皮书：", "en": "According to the white paper:"}
-_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+from ingest.text import CONTENT, ends_sentence, split_sentences, tokenize
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,8 @@ class SentenceVectors:
 
 
 class ExtractiveGenerator:
-    """Picks sentences by embedding similarity plus keyword overlap."""
+    """Picks sentences by embedding similarity plus keyword overlap; follow-ups are condensed
+    by the deterministic rule, and nothing is translated."""
 
     mode = "extractive"
 
@@ -100,6 +97,8 @@ class ExtractiveGenerator:
         margin: float = 0.05,
     ) -> None:
         self.embeddings = embeddings
+        self.rewriter: QueryRewriter = RuleRewriter()
+        self.translator: Translator | None = None
         self.vectors = SentenceVectors(embeddings, cache_path)
         self.max_sentences = max_sentences
         self.max_chars = max_chars
@@ -116,7 +115,7 @@ class ExtractiveGenerator:
             for span in split_sentences(heading_free):
                 raw = heading_free[span.start : span.end]
                 text = raw.strip()
-                if len(_CONTENT.findall(text)) < 8 or not re.search(r"[。！？!?；;.]$", text):
+                if len(CONTENT.findall(text)) < 8 or not ends_sentence(text):
                     continue  # headings, captions and fragments are not answers
                 offset = passage.start + span.start + (len(raw) - len(raw.lstrip()))
                 candidates.append((passage, text, offset))

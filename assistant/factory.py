@@ -48,6 +48,8 @@ def build_assistant(
         model_judge = lambda: _local_judge(settings, shared)  # noqa: E731
     if settings.openai_base_url and settings.openai_model:
         factories["openai"] = lambda: _openai_generator(settings, extractive)
+        if model_judge is None:  # the local model judges when it is installed (no network)
+            model_judge = lambda: _openai_judge(settings)  # noqa: E731
 
     notice = None
     if settings.mode == "auto":
@@ -101,6 +103,12 @@ def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
     from assistant.llm.judge import LlamaSupportJudge
 
     return LlamaSupportJudge(_local_runtime(settings, shared))
+
+
+def _openai_judge(settings: Settings) -> SupportJudge:
+    from assistant.llm.judge import OpenAISupportJudge
+
+    return OpenAISupportJudge(settings)
 
 
 def _openai_generator(settings: Settings, excerpter: ExtractiveGenerator) -> Generator:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -21,7 +22,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.types import GenerationRequest, Passage, Verdict
+from assistant.followup import RuleRewriter
+from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Verdict
+from ingest.text import CONTENT
 
 __all__ = [
     "FakeGenerator",
@@ -33,7 +36,6 @@ __all__ = [
 ]
 
 _MARKERS = re.compile(r"【[^】]*】")
-_NOT_CONTENT = re.compile(r"[^\u3400-\u9fffA-Za-z0-9]")
 
 
 def pieces(text: str, size: int) -> list[str]:
@@ -118,14 +120,24 @@ class FakeGenerator:
     """A ``Generator`` that streams scripted answers (the last one repeats) and records requests.
 
     ``mode`` defaults to ``"fake"``; register it under any mode name in an ``Assistant``.
+    Follow-ups are condensed by the extractive rule unless another ``rewriter`` is given.
     """
 
-    def __init__(self, *answers: str, mode: str = "fake", chunk_chars: int = 4) -> None:
+    def __init__(
+        self,
+        *answers: str,
+        mode: str = "fake",
+        chunk_chars: int = 4,
+        rewriter: QueryRewriter | None = None,
+        translator: Translator | None = None,
+    ) -> None:
         if not answers:
             raise ValueError("FakeGenerator needs at least one scripted answer")
         self.answers = list(answers)
         self.mode = mode
         self.chunk_chars = chunk_chars
+        self.rewriter: QueryRewriter = rewriter or RuleRewriter()
+        self.translator = translator
         self.requests: list[GenerationRequest] = []
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
@@ -135,7 +147,7 @@ class FakeGenerator:
 
 
 def _content(text: str) -> str:
-    return _NOT_CONTENT.sub("", _MARKERS.sub("", text)).lower()
+    return "".join(CONTENT.findall(_MARKERS.sub("", text))).lower()
 
 
 def contains_rule(sentence: str, passage: str) -> float:
@@ -178,6 +190,7 @@ def make_passage(
     chunk_offsets: Sequence[int] = (),
     page_labels: Sequence[str] | None = None,
     page_indices: Sequence[int] | None = None,
+    page_spans: Sequence[tuple[int, int]] | None = None,
     section_path: Sequence[str] = ("一、人工智能生成内容的发展历程与概念",),
     doc_id: str = "aigc-whitepaper-2022.pdf",
     title: str = "人工智能生成内容（AIGC）白皮书",
@@ -185,13 +198,21 @@ def make_passage(
     score: float = 0.5,
     dense_similarity: float | None = 0.9,
 ) -> Passage:
-    """A passage numbered ``number`` (one chunk ``c<number>`` on page ``<number>`` by default)."""
+    """A passage numbered ``number`` (one chunk ``c<number>`` on page ``<number>`` by default).
+
+    Its text is the document text from ``start``; without ``page_spans`` its pages share the
+    passage's span in equal parts."""
     labels = tuple(page_labels) if page_labels is not None else (str(number),)
     indices = (
         tuple(page_indices)
         if page_indices is not None
         else tuple(number - 1 + i for i in range(len(labels)))
     )
+    end = start + len(text)
+    if page_spans is None:
+        step = len(text) / max(1, len(labels))
+        cuts = [start + round(step * i) for i in range(len(labels))] + [end]
+        page_spans = list(pairwise(cuts))
     return Passage(
         number=number,
         chunk_ids=tuple(chunk_ids) if chunk_ids is not None else (f"c{number}",),
@@ -200,11 +221,12 @@ def make_passage(
         content_hash="fakehash",
         text=text,
         start=start,
-        end=start + len(text),
+        end=end,
         page_labels=labels,
         page_indices=indices,
         section_path=tuple(section_path),
         score=score,
         dense_similarity=dense_similarity,
         chunk_offsets=tuple(chunk_offsets),
+        page_spans=tuple(page_spans),
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.language import detect_language
-from assistant.types import Turn
+from assistant.types import LEAD_IN, REFUSAL, Turn
+from ingest.text import detect_language
 
 _ZH_POINTERS = re.compile(
     r"它|其|这|那|该|此|上述|前者|后者|[前后上下]一(个|种|类|项|条|点|方面)|他们|它们|"
@@ -28,6 +28,9 @@ _ZH_QUESTION_WORDS = re.compile(
     r"(请问|请|一下|吗|呢|吧|啊|是什么|有哪些|有什么|包括哪些|分别是|是哪些|是哪几个|哪[几两三][个种类项]?|"
     r"为什么|怎么样|怎样|如何|是多少|多少|什么是|什么|哪些|哪个|根据白皮书|白皮书(中|里)?)"
 )
+_LEAD_IN = re.compile("^(" + "|".join(map(re.escape, LEAD_IN.values())) + r")\s*")
+# A refusal's opening words (a reader's history may paraphrase the rest).
+_REFUSAL_OPENINGS = (REFUSAL["zh"][:8], REFUSAL["en"][:30])
 _EN_QUESTION_WORDS = re.compile(
     r"^(according to the white paper,?\s*)?(what|which|how|why|who|when|where|does|do|did|is|are|"
     r"can|could|tell me)\b(\s+(is|are|was|were|does|do|did)\b)?|\?$",
@@ -84,8 +87,8 @@ class RuleRewriter:
 def _answer_gist(answer: str, limit: int) -> str:
     """The start of an earlier answer, without citation markers or a refusal."""
     text = re.sub(r"【[^】]*】", "", answer)
-    text = re.sub(r"^(根据白皮书：|According to the white paper:)\s*", "", text.strip())
-    if text.startswith(("白皮书中没有找到", "The white paper does not cover")):
+    text = _LEAD_IN.sub("", text.strip())
+    if text.startswith(_REFUSAL_OPENINGS):
         return ""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"

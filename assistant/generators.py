@@ -14,9 +14,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
-from assistant.language import detect_language, has_cjk
 from assistant.prompts import CONDENSE_PROMPT, TRANSLATE_PROMPT, answer_messages, history_text
-from assistant.types import GenerationRequest, Passage, Turn
+from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
+from ingest.text import detect_language, has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ChatGenerator:
     The prompt is budgeted: a passage longer than ``passage_budget`` characters is replaced
     by an excerpt of its sentences most relevant to the question (in document order), so a
     small local model reads a top-5 context quickly. Citations are still checked against
-    the whole passages.
+    the whole passages. The model is also its own rewriter (``condense``) and translator.
     """
 
     def __init__(
@@ -62,6 +62,8 @@ class ChatGenerator:
         self.chat_model = chat_model
         self.excerpter = excerpter
         self.passage_budget = passage_budget
+        self.rewriter: QueryRewriter = self
+        self.translator: Translator | None = self
         self.chain: Runnable[Any, str] = (
             RunnableLambda(self.messages) | chat_model | StrOutputParser()
         )

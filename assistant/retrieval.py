@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,9 +74,16 @@ def merge_neighbours(chunks: Sequence[Chunk]) -> list[list[Chunk]]:
 
 
 def passage_from_chunks(
-    number: int, group: Sequence[Chunk], score: float, similarity: float | None
+    number: int,
+    group: Sequence[Chunk],
+    score: float,
+    similarity: float | None,
+    page_spans: Mapping[int, tuple[int, int]] | None = None,
 ) -> Passage:
-    """One passage from consecutive chunks; their one-sentence overlaps are not repeated."""
+    """One passage from consecutive chunks; their one-sentence overlaps are not repeated.
+
+    ``page_spans`` (the document's page index -> span, as the index keeps it) gives the
+    passage the spans of its pages."""
     text = group[0].text
     offsets = [0]
     end = group[0].end
@@ -92,6 +99,7 @@ def passage_from_chunks(
     pages: dict[int, str] = {}
     for chunk in group:
         pages.update(zip(chunk.page_indices, chunk.page_labels, strict=True))
+    indices = tuple(sorted(pages))
     return Passage(
         number=number,
         chunk_ids=tuple(c.id for c in group),
@@ -102,11 +110,13 @@ def passage_from_chunks(
         start=group[0].start,
         end=end,
         page_labels=tuple(pages[i] for i in sorted(pages)),
-        page_indices=tuple(sorted(pages)),
+        page_indices=indices,
         section_path=group[0].section_path,
         score=score,
         dense_similarity=similarity,
         chunk_offsets=tuple(offsets),
+        chunk_starts=tuple(c.start for c in group),
+        page_spans=tuple(page_spans[i] for i in indices) if page_spans is not None else (),
     )
 
 
@@ -160,7 +170,11 @@ class HybridSearcher:
             sims = [similarity[c.id] for c in group if c.id in similarity]
             passages.append(
                 passage_from_chunks(
-                    len(passages) + 1, group, score_of[best.id], max(sims) if sims else None
+                    len(passages) + 1,
+                    group,
+                    score_of[best.id],
+                    max(sims) if sims else None,
+                    self.index.page_spans(group[0].content_hash),
                 )
             )
         best_similarity = max((h.similarity for h in dense), default=0.0)

@@ -37,10 +37,9 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.language import detect_language
 from assistant.types import SupportJudge, Verdict
-from ingest.chunker import split_sentences
 from ingest.errors import WhitepaperError
+from ingest.text import COMPAT_IDEOGRAPHS, CONTENT, IDEOGRAPHS, detect_language, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +74,8 @@ class CheckerConfig:
 
 # --- text rules -------------------------------------------------------------------------------
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CONTENT = re.compile(rf"[{_CJK}A-Za-z0-9]")
-_CJK_RUN = re.compile(rf"[{_CJK}]")
+_CONTENT = CONTENT
+_CJK_RUN = re.compile(rf"[{IDEOGRAPHS}{COMPAT_IDEOGRAPHS}]")
 
 _UNIT = (
     r"个百分点|百分点|percentage points?|%|percent|per cent|年代|个月|年|月|日|号|万亿|亿|万|千|百|"

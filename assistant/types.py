@@ -1,21 +1,25 @@
 """What crosses the assistant's boundaries: passages, citations, answers, and the protocols of
-its replaceable parts (generator, query rewriter, support judge)."""
+its replaceable parts (generator, query rewriter, translator, support judge)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ingest.model import SECTION_SEP
+from ingest.text import Language
 
-Language = Literal["zh", "en"]
 Role = Literal["user", "assistant"]
 
-REFUSAL = {
+#: The fixed refusal, by language: what the assistant answers when the document does not cover a
+#: question (and the reference answer of the eval set's unanswerable items).
+REFUSAL: dict[Language, str] = {
     "zh": "白皮书中没有找到与该问题相关的内容。",
     "en": "The white paper does not cover this question.",
 }
+#: The extractive answer's first line, by language (not a claim; dropped from a history gist).
+LEAD_IN: dict[Language, str] = {"zh": "根据白皮书：", "en": "According to the white paper:"}
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -34,7 +38,11 @@ class Turn:
 class Passage:
     """A retrieved passage as numbered in the prompt (``number`` is 1-based).
 
-    It may merge neighbouring chunks of one section; ``chunk_ids`` lists them in order.
+    It may merge neighbouring chunks of one section; ``chunk_ids`` lists them in order. Its
+    provenance travels with it: ``chunk_offsets`` (where each chunk starts in ``text``),
+    ``chunk_starts`` (where it starts in the document text) and ``page_spans`` (each page of
+    ``page_indices`` as a span of the document text), so a quote is placed on its page by
+    arithmetic, never by searching.
     """
 
     number: int
@@ -51,18 +59,50 @@ class Passage:
     score: float
     dense_similarity: float | None = None
     chunk_offsets: tuple[int, ...] = ()  # where each chunk starts inside ``text``
+    chunk_starts: tuple[int, ...] = ()  # where each chunk starts in the document text
+    page_spans: tuple[tuple[int, int], ...] = ()  # (start, end) of each page in the document
 
     def __repr__(self) -> str:
         return f"Passage({self.number}, {self.chunk_ids[0]}, text={_short(self.text)!r})"
 
-    def chunk_at(self, offset: int) -> str:
-        """The id of the chunk that holds the character at ``offset`` of ``text``."""
+    def _chunk_index(self, offset: int) -> int:
         starts = self.chunk_offsets or (0,)
         pick = 0
         for i, start in enumerate(starts):
             if start <= offset:
                 pick = i
-        return self.chunk_ids[min(pick, len(self.chunk_ids) - 1)]
+        return min(pick, len(self.chunk_ids) - 1)
+
+    def chunk_at(self, offset: int) -> str:
+        """The id of the chunk that holds the character at ``offset`` of ``text``."""
+        return self.chunk_ids[self._chunk_index(offset)]
+
+    def document_offset(self, offset: int) -> int:
+        """Where the character at ``offset`` of ``text`` stands in the document text (merged
+        chunks that did not overlap are joined by a newline the document may not have)."""
+        i = self._chunk_index(offset)
+        if i >= len(self.chunk_starts):
+            return self.start + offset
+        return self.chunk_starts[i] + offset - (self.chunk_offsets or (0,))[i]
+
+    def text_offset(self, document_offset: int) -> int:
+        """Where a character of the document text stands in ``text`` (its inverse)."""
+        if not self.chunk_starts:
+            return document_offset - self.start
+        pick = 0
+        for i, start in enumerate(self.chunk_starts):
+            if start <= document_offset:
+                pick = i
+        return (self.chunk_offsets or (0,))[pick] + document_offset - self.chunk_starts[pick]
+
+    def page_at(self, document_offset: int) -> int:
+        """The position in ``page_indices`` of the page holding a document offset (the last
+        page that starts at or before it; the first page when no spans are known)."""
+        pick = 0
+        for i, (start, _) in enumerate(self.page_spans[: len(self.page_indices)]):
+            if start <= document_offset:
+                pick = i
+        return pick
 
     @property
     def section(self) -> str:
@@ -76,28 +116,45 @@ class Passage:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for key in ("chunk_ids", "page_labels", "page_indices", "section_path", "chunk_offsets"):
+        for key in (
+            "chunk_ids",
+            "page_labels",
+            "page_indices",
+            "section_path",
+            "chunk_offsets",
+            "chunk_starts",
+        ):
             out[key] = list(out[key])
+        out["page_spans"] = [list(span) for span in self.page_spans]
         return out
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A checked citation: which passage supports which answer sentence, with the quote."""
+    """A checked citation: which passage supports which answer sentence, with the quote.
+
+    The quote is ``document text[doc_start:doc_end]``; it begins on page ``page_index``
+    (labelled ``page_label``) at ``quote_start`` of that page's text, and ``quote_end`` runs
+    past the page's end when the quote continues on the next page.
+    """
 
     marker: int
     chunk_id: str
     doc_id: str
     title: str
-    page_labels: tuple[str, ...]
     page_index: int
+    page_label: str
     section_path: tuple[str, ...]
     quote: str
+    quote_start: int
+    quote_end: int
+    doc_start: int
+    doc_end: int
     sentence_index: int
     support: float
 
     def __repr__(self) -> str:
-        return f"Citation(【{self.marker}】 p.{self.page_labels}, quote={_short(self.quote)!r})"
+        return f"Citation(【{self.marker}】 p.{self.page_label}, quote={_short(self.quote)!r})"
 
     @property
     def section(self) -> str:
@@ -105,7 +162,6 @@ class Citation:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["page_labels"] = list(self.page_labels)
         out["section_path"] = list(self.section_path)
         out["section"] = self.section
         return out
@@ -172,34 +228,51 @@ class Answer:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What a generator gets: the question (as searched), its language, numbered passages."""
+    """What a generator gets: the question as asked and as searched (a follow-up rewritten to
+    stand alone, so the history is already in it), its language, numbered passages."""
 
     question: str
     standalone_question: str
     language: Language
     passages: Sequence[Passage]
-    history: Sequence[Turn] = field(default_factory=tuple)
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Writes an answer from numbered passages, as a stream of text pieces."""
-
-    mode: str
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
 
 
 @runtime_checkable
 class QueryRewriter(Protocol):
-    """Turns a follow-up into a standalone question (and may give a Chinese search query)."""
+    """Turns a follow-up into a standalone question (a question that needs none is kept)."""
 
     def condense(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
 @runtime_checkable
+class Translator(Protocol):
+    """Gives a Chinese search query for a question in another language (None: keep it)."""
+
+    def translate(self, question: str) -> str | None: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from numbered passages, as a stream of text pieces.
+
+    It brings the parts that go with it: the ``rewriter`` that condenses follow-ups for it and,
+    where one exists, a ``translator`` for the BM25 query.
+    """
+
+    mode: str
+    rewriter: QueryRewriter
+    translator: Translator | None
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+
+@runtime_checkable
 class SupportJudge(Protocol):
-    """Scores how well a passage supports a sentence, in [0, 1]; ``threshold`` decides."""
+    """Scores how well a passage supports a sentence, in [0, 1]; ``threshold`` decides.
+
+    ``quote_score`` ranks the sentences of a supporting passage to pick the quote shown for a
+    claim; a judge may rank them otherwise than it scores support (or just call ``score``).
+    """
 
     name: str
     threshold: float

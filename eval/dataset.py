@@ -42,6 +42,12 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.types import REFUSAL
+from ingest.text import detect_language, has_cjk
+
+#: The language of a question (the assistant's own rule).
+question_language = detect_language
+
 __all__ = [
     "EVIDENCE_MAX_CHARS",
     "EVIDENCE_MAX_ITEMS",
@@ -86,11 +92,11 @@ SPLITS: tuple[str, ...] = get_args(Split)
 KeyFact = str | list[str]
 """A key fact: one string, or a list of accepted alternatives (any one matches)."""
 
-REFUSAL_ZH = "白皮书中没有找到与该问题相关的内容。"
-"""Fixed reference answer of an unanswerable item asked in Chinese."""
+REFUSAL_ZH = REFUSAL["zh"]
+"""Fixed reference answer of an unanswerable item asked in Chinese (the assistant's refusal)."""
 
-REFUSAL_EN = "The white paper does not cover this question."
-"""Fixed reference answer of an unanswerable item asked in English."""
+REFUSAL_EN = REFUSAL["en"]
+"""Fixed reference answer of an unanswerable item asked in English (the assistant's refusal)."""
 
 EVIDENCE_MIN_CHARS = 15
 EVIDENCE_MAX_CHARS = 80
@@ -107,8 +113,6 @@ MIN_TEST_SHARE = 0.4
 SPLIT_SEED = "aigc-dev-v2"
 """Default seed of :func:`assign_splits`."""
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 _WS_RE = re.compile(r"\s+")
 # A number with an optional short unit ("68年", "10.8个百分点", "43.25万美元", "8%"), folded.
 _NUMBER_RE = re.compile(r"^[0-9][0-9.,]*(?P<unit>[^0-9.,]{0,4})$")
@@ -262,10 +266,6 @@ def _folded_source(source_text: str) -> str:
     return _fold(source_text)
 
 
-def _has_cjk(text: str) -> bool:
-    return _CJK_RE.search(text) is not None
-
-
 def _is_number(text: str, *, with_unit: bool = False) -> bool:
     """A number, optionally (or, ``with_unit``, necessarily) with a short unit (``"68 年"``)."""
     match = _NUMBER_RE.match(_fold(text))
@@ -275,7 +275,7 @@ def _is_number(text: str, *, with_unit: bool = False) -> bool:
 def _is_english_fact(fact: KeyFact) -> bool:
     """Every alternative in Latin script: an answer in Chinese cannot contain the fact."""
     return all(
-        _LATIN_RE.search(alt) is not None and not _has_cjk(alt)
+        re.search(r"[A-Za-z]", alt) is not None and not has_cjk(alt)
         for alt in key_fact_alternatives(fact)
     )
 
@@ -325,21 +325,9 @@ def split_counts(items: Sequence[EvalItem]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def question_language(text: str) -> Literal["zh", "en"]:
-    """Guess whether a question is Chinese or English.
-
-    A question counts as Chinese when it has CJK ideographs and they are not
-    outnumbered by Latin letters by more than 2:1, so that ``"什么是GAN？"`` is
-    Chinese while an English sentence quoting one Chinese term stays English.
-    """
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    return "zh" if cjk > 0 and cjk * 2 >= latin else "en"
-
-
 def expected_refusal(question: str) -> str:
     """The fixed refusal matching the language of ``question``."""
-    return REFUSAL_ZH if question_language(question) == "zh" else REFUSAL_EN
+    return REFUSAL[detect_language(question)]
 
 
 def _check_item(item: EvalItem, source_text: str) -> list[str]:
@@ -376,7 +364,7 @@ def _check_item(item: EvalItem, source_text: str) -> list[str]:
             f"non-followup item (type {item.type!r}) has a history of {len(item.history)} turn(s)"
         )
 
-    if item.type == "crosslingual" and question_language(item.question) != "en":
+    if item.type == "crosslingual" and detect_language(item.question) != "en":
         report("crosslingual question should be asked in English")
 
     if not item.question.strip():
@@ -451,7 +439,7 @@ def _key_fact_problems(item: EvalItem, source_text: str) -> list[str]:
                 )
             if _fold(alt) in question:
                 problems.append(f"{label}: {alt!r} is contained in the question")
-        chinese_only = all(_has_cjk(alt) for alt in alternatives)
+        chinese_only = all(has_cjk(alt) for alt in alternatives)
         computed = item.type == "multihop" and any(_is_number(alt) for alt in alternatives)
         if (
             (not english or chinese_only)

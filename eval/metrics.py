@@ -29,7 +29,7 @@ Definitions (all figures are in [0, 1], higher is better):
   that were refused; lower is better (:data:`LOWER_IS_BETTER`). Gated beside refusal recall,
   because F1 alone can hide a trade of one for the other.
 * **Language match** (all items): the answer is in the question's language, using the rule of
-  :func:`eval.dataset.question_language`; a refusal's language is that of its fixed sentence.
+  :func:`ingest.text.detect_language`; a refusal's language is that of its fixed sentence.
 * **Answered with a citation** (items not refused): ``answered_with_citation`` is 1 when the
   answer carries at least one citation.
 * **Faithfulness**, ALCE-style, per judge (non-refusal answers with at least one sentence):
@@ -60,7 +60,8 @@ from typing import Any
 import numpy as np
 
 from assistant.types import REFUSAL, Answer, AnswerSentence, Language, SupportJudge
-from eval.dataset import ITEM_TYPES, EvalItem, KeyFact, key_fact_found, question_language
+from eval.dataset import ITEM_TYPES, EvalItem, KeyFact, key_fact_found
+from ingest.text import detect_language
 
 __all__ = [
     "EVIDENCE_MIN_SHARE",
@@ -333,15 +334,15 @@ def is_refusal(answer: Answer) -> bool:
 
 def answer_language(answer: Answer) -> Language:
     """The language the answer is written in: a refusal's fixed sentence decides, else the
-    text (markers removed) by the rule of :func:`eval.dataset.question_language`."""
+    text (markers removed) by the rule of :func:`ingest.text.detect_language`."""
     if is_refusal(answer):
         return "zh" if answer.text.startswith(REFUSAL["zh"]) else "en"
-    return question_language(_MARKER_RE.sub("", answer.text))
+    return detect_language(_MARKER_RE.sub("", answer.text))
 
 
 def language_matches(question: str, answer: Answer) -> bool:
     """Whether the answer is in the language of the question."""
-    return bool(answer.text.strip()) and answer_language(answer) == question_language(question)
+    return bool(answer.text.strip()) and answer_language(answer) == detect_language(question)
 
 
 # --------------------------------------------------------------------------- faithfulness

@@ -274,7 +274,8 @@ def _answer_fields(answer: Answer) -> dict[str, Any]:
             {
                 "marker": c.marker,
                 "chunk_id": c.chunk_id,
-                "pages": list(c.page_labels),
+                "page": c.page_label,
+                "page_index": c.page_index,
                 "section": c.section,
                 "quote": c.quote,
                 "sentence_index": c.sentence_index,

@@ -6,11 +6,8 @@ at a time into flat arrays, and the saved file holds those arrays as they are.""
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
-import re
-import threading
 import zipfile
 from array import array
 from collections import Counter
@@ -20,33 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.text import tokenize
+
 _FORMAT = 2  # 1: JSON with one list per term
-_WORD = re.compile(r"\w", re.UNICODE)
-_STOPWORDS = frozenset(
-    "的 了 和 与 及 或 是 在 有 为 对 等 也 将 把 被 从 以 之 其 这 那 该 中 上 下 个 并 而 "  # noqa: SIM905
-    "吗 呢 吧 啊 什么 哪些 如何 怎么 怎样 为什么 多少 是否 哪个 白皮书 "
-    "the a an of to in and or is are was were be by for on with what which how why who "
-    "does do did about its it this that as at from".split()
-)
-_jieba_lock = threading.Lock()
-_jieba_ready = False
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased jieba search-mode tokens, without punctuation and stop words."""
-    global _jieba_ready
-    import jieba
-
-    with _jieba_lock:
-        if not _jieba_ready:
-            jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
-            _jieba_ready = True
-    return [
-        t
-        for t in (tok.strip() for tok in jieba.lcut_for_search(text.lower()))
-        if t and _WORD.search(t) and t not in _STOPWORDS
-    ]
 
 
 class _PostingsBuilder:

@@ -8,18 +8,15 @@ import re
 from dataclasses import dataclass
 
 from ingest.model import Chunk, CleanDocument, Section
+from ingest.text import split_sentences
 
-# A sentence ends at Chinese or ASCII terminal punctuation (with any closing quotes or
-# brackets after it), or at a paragraph break. ASCII "." ends a sentence only after a letter
-# and before whitespace, so "43.25" and "DALL·E 2" stay whole.
-_SENTENCE_END = re.compile(
-    r"(?:[。！？；!?;…]+[”’」』）)》\"']*|(?<=[A-Za-z])\.(?=\s))[ \t]*\n?|\n"
-)
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 
 
 @dataclass(frozen=True)
-class Sentence:
+class _Unit:
+    """A sentence (or a piece of a long one) as the chunker packs it."""
+
     start: int
     end: int
     heading: bool = False
@@ -29,37 +26,23 @@ class Sentence:
         return self.end - self.start
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
-    """Split ``text[start:end]`` into contiguous sentence spans that cover it entirely."""
-    end = len(text) if end is None else end
-    spans: list[Sentence] = []
-    pos = start
-    for m in _SENTENCE_END.finditer(text, start, end):
-        if m.end() > pos:
-            spans.append(Sentence(pos, m.end()))
-            pos = m.end()
-    if pos < end:
-        spans.append(Sentence(pos, end))
-    return [s for s in spans if text[s.start : s.end].strip()] or []
-
-
-def _visible_length(text: str, sentence: Sentence) -> int:
+def _visible_length(text: str, sentence: _Unit) -> int:
     """A sentence's length without the whitespace that follows it."""
     return len(text[sentence.start : sentence.end].rstrip())
 
 
-def _cut_long(text: str, sentence: Sentence, limit: int) -> list[Sentence]:
+def _cut_long(text: str, sentence: _Unit, limit: int) -> list[_Unit]:
     """Cut a sentence longer than ``limit`` at soft breaks (commas), else hard."""
-    pieces: list[Sentence] = []
+    pieces: list[_Unit] = []
     pos = sentence.start
     while sentence.end - pos > limit:
         window = text[pos : pos + limit]
         breaks = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() >= limit // 2]
         cut = pos + (breaks[-1] if breaks else limit)
         # Only the first piece starts where the heading does (chunks open at heading starts).
-        pieces.append(Sentence(pos, cut, sentence.heading and pos == sentence.start))
+        pieces.append(_Unit(pos, cut, sentence.heading and pos == sentence.start))
         pos = cut
-    pieces.append(Sentence(pos, sentence.end, sentence.heading and pos == sentence.start))
+    pieces.append(_Unit(pos, sentence.end, sentence.heading and pos == sentence.start))
     return pieces
 
 
@@ -81,9 +64,9 @@ class Chunker:
     def spans(self, doc: CleanDocument) -> list[tuple[int, int]]:
         """Character spans (start, end) of the chunks, surrounding whitespace excluded."""
         levels = {s.start: s.level for s in doc.sections}
-        sentences: list[Sentence] = []
-        for s in split_sentences(doc.text):
-            s = Sentence(s.start, s.end, s.start in levels)
+        sentences: list[_Unit] = []
+        for found in split_sentences(doc.text):
+            s = _Unit(found.start, found.end, found.start in levels)
             sentences.extend(
                 _cut_long(doc.text, s, self.limit)
                 if _visible_length(doc.text, s) > self.limit
@@ -91,16 +74,16 @@ class Chunker:
             )
 
         spans: list[tuple[int, int]] = []
-        current: list[Sentence] = []
+        current: list[_Unit] = []
         carried = 0  # sentences at the front of ``current`` that the last chunk already holds
 
-        def size(items: list[Sentence]) -> int:
+        def size(items: list[_Unit]) -> int:
             return items[-1].end - items[0].start if items else 0
 
         def has_new_body() -> bool:
             return any(not s.heading for s in current[carried:])
 
-        def emit(items: list[Sentence]) -> None:
+        def emit(items: list[_Unit]) -> None:
             start, end = items[0].start, items[-1].end
             while start < end and doc.text[start].isspace():
                 start += 1

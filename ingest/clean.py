@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 import statistics
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.model import CleanDocument, Footnote, PageSpan, RawPage, Section
+from ingest.text import (
+    CJK_PUNCTUATION,
+    IDEOGRAPH_SPAN,
+    ends_line_sentence,
+    is_wide,
+    visual_width,
+)
 
 _EDGE_DEPTH = 3  # how many non-empty lines at each page edge may be furniture
 _CN_NUM = "一二三四五六七八九十"
@@ -39,22 +45,12 @@ _RULE = re.compile(r"^(?:[ \t\u3000]{10,}|[ \t]*[_＿—–-]{5,}[ \t]*)$")
 # A footnote opens with its number, alone or glued to its text ("8中华人民共和国…").
 _FOOTNOTE_START = re.compile(r"^\s*(\d{1,3})(?!\d)(?:\s*(\S.*))?$")
 _FOOTNOTE_INLINE = re.compile(r"^\s*(\d{1,3})(?!\d)\s*(\S.*)$")
-_TERMINAL = re.compile(r"[。！？!?；;：:…]\s*[”’」』）)》\"']*\s*$")
 _LATIN_END = re.compile(r"[A-Za-z0-9,.;:!?%)\]'\"-]$")
 _LATIN_START = re.compile(r"^[A-Za-z0-9(\['\"]")
 
 
-def visual_width(text: str) -> float:
-    """Line width in em: wide (CJK, full-width) characters count 1, others 0.5."""
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
-
-
 def _norm_edge(line: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
-
-
-def _is_cjk(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in "WF"
 
 
 @dataclass
@@ -159,8 +155,8 @@ def split_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]
 def _marker_pattern(number: int) -> re.Pattern[str]:
     # A superscript number glued into Chinese text: "学习范式2和网络结构".
     return re.compile(
-        rf"(?<=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e”’])(?<!\d){number}(?!\d)"
-        rf"(?=[\u3400-\u9fff\u3001-\u303f\uff01-\uff5e“‘\s]|$)"
+        rf"(?<=[{IDEOGRAPH_SPAN}{CJK_PUNCTUATION}”’])(?<!\d){number}(?!\d)"
+        rf"(?=[{IDEOGRAPH_SPAN}{CJK_PUNCTUATION}“‘\s]|$)"
     )
 
 
@@ -200,7 +196,7 @@ def _glue(left_raw: str, right: str) -> str:
         return ""  # a word or URL broken at its hyphen: "2019-" + "08/21"
     if _LATIN_END.search(left) and _LATIN_START.match(right):
         return " "
-    if had_space and not _is_cjk(left[-1]):
+    if had_space and not is_wide(left[-1]):
         return " "
     return ""
 
@@ -355,7 +351,7 @@ def _assemble(
             line_offsets[(p, li)] = length
             emit(line)
             last_raw = raw
-            ends = bool(_TERMINAL.search(line))
+            ends = ends_line_sentence(line)
             short = typical > 0 and visual_width(line) < 0.9 * typical
             very_short = typical > 0 and visual_width(line) < 0.6 * typical
             open_paragraph = not ((ends and short) or very_short)

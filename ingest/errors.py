@@ -13,6 +13,10 @@ class IndexNotFound(WhitepaperError):
     """No index exists under the configured home."""
 
 
+class IndexOutdated(WhitepaperError):
+    """The index was built by an older version that did not store what is now needed."""
+
+
 class EmbeddingMismatch(WhitepaperError):
     """The index was built with another embedding model than the one configured."""
 

@@ -27,7 +27,13 @@ from langchain_core.embeddings import Embeddings
 
 from ingest.bm25 import Bm25Index
 from ingest.embeddings import embedding_name
-from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound, ModelUnavailable
+from ingest.errors import (
+    DocumentNotFound,
+    EmbeddingMismatch,
+    IndexNotFound,
+    IndexOutdated,
+    ModelUnavailable,
+)
 from ingest.model import META_CONTENT_HASH, META_DOC_ID, META_INDEX, Chunk, CleanDocument
 from ingest.settings import Settings
 
@@ -42,8 +48,12 @@ CREATE TABLE IF NOT EXISTS documents(
   page_labels TEXT NOT NULL, ingested_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS pages(
   content_hash TEXT NOT NULL, page_index INTEGER NOT NULL, label TEXT NOT NULL,
-  text TEXT NOT NULL, footnotes TEXT NOT NULL, PRIMARY KEY(content_hash, page_index));
+  text TEXT NOT NULL, footnotes TEXT NOT NULL, char_start INTEGER, char_end INTEGER,
+  PRIMARY KEY(content_hash, page_index));
 """
+#: Columns added to the pages table since it was first written (an older catalog gets them
+#: empty; its documents re-ingest because the pipeline version changed with them).
+_PAGE_COLUMNS_ADDED = ("char_start INTEGER", "char_end INTEGER")
 _WRITE_BATCH = 256
 #: The BM25 file of indexes built before the ``.npz`` format (rebuilt, then deleted).
 _LEGACY_BM25 = "bm25.json"
@@ -170,7 +180,9 @@ class Index:
         self._db = sqlite3.connect(settings.catalog_path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._add_page_columns()
         self._lock = threading.RLock()
+        self._page_spans: dict[str, dict[int, tuple[int, int]]] = {}
         self._check_embedding(create)
         self._client: Any = None
         self._collection: Any = None
@@ -182,6 +194,13 @@ class Index:
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
+
+    def _add_page_columns(self) -> None:
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(pages)")}
+        with self._db:
+            for column in _PAGE_COLUMNS_ADDED:
+                if column.split()[0] not in have:
+                    self._db.execute(f"ALTER TABLE pages ADD COLUMN {column}")
 
     def _check_embedding(self, create: bool) -> None:
         built_with = self._meta("embedding")
@@ -222,6 +241,28 @@ class Index:
             (content_hash, page_index),
         ).fetchone()
         return (row[0], row[1], json.loads(row[2])) if row else None
+
+    def page_spans(self, content_hash: str) -> dict[int, tuple[int, int]]:
+        """Where each page of a stored document version lies in its text: index -> (start, end).
+
+        A version never changes, so its spans are read once."""
+        with self._lock:
+            cached = self._page_spans.get(content_hash)
+        if cached is not None:
+            return cached
+        rows = self._db.execute(
+            "SELECT page_index, char_start, char_end FROM pages WHERE content_hash=?",
+            (content_hash,),
+        ).fetchall()
+        if any(start is None or end is None for _, start, end in rows):
+            raise IndexOutdated(
+                f"the index under {self.settings.home} was built before pages kept their "
+                "character spans: run `whitepaper ingest` to update it"
+            )
+        spans = {index: (start, end) for index, start, end in rows}
+        with self._lock:
+            self._page_spans[content_hash] = spans
+        return spans
 
     # -- chroma ------------------------------------------------------------------------------
 
@@ -279,7 +320,8 @@ class Index:
             notes_by_page.setdefault(note.page_index, []).append(f"[{note.number}] {note.text}")
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO pages VALUES(?,?,?,?,?)",
+                "INSERT OR REPLACE INTO pages(content_hash, page_index, label, text, footnotes, "
+                "char_start, char_end) VALUES(?,?,?,?,?,?,?)",
                 [
                     (
                         doc.content_hash,
@@ -287,6 +329,8 @@ class Index:
                         p.label,
                         doc.text[p.start : p.end],
                         json.dumps(notes_by_page.get(p.index, []), ensure_ascii=False),
+                        p.start,
+                        p.end,
                     )
                     for p in doc.pages
                 ],

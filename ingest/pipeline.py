@@ -22,8 +22,10 @@ from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Bump when cleaning or chunking changes what a file becomes: indexes re-ingest on their own.
-PIPELINE_VERSION = 1
+#: Bump when cleaning or chunking changes what a file becomes, or what the index keeps of it:
+#: the next ingest replaces every document instead of calling it unchanged.
+#: 2: the pages table keeps each page's character span in the document text.
+PIPELINE_VERSION = 2
 
 #: A progress callback: (stage, done, total). Stages: "pages", "embedding".
 Progress = Callable[[str, int, int], None]

@@ -28,12 +28,14 @@ ANSWER_KEYS = [
     "sentences", "passages", "nearest_sections", "timings", "notice", "removed_unsupported",
 ]  # fmt: skip
 CITATION_KEYS = {
-    "marker", "chunk_id", "doc_id", "title", "page_labels", "page_index", "section_path",
-    "section", "quote", "sentence_index", "support",
+    "marker", "chunk_id", "doc_id", "title", "page_index", "page_label", "section_path",
+    "section", "quote", "quote_start", "quote_end", "doc_start", "doc_end", "sentence_index",
+    "support",
 }  # fmt: skip
 PASSAGE_KEYS = {
     "number", "chunk_ids", "doc_id", "title", "content_hash", "text", "start", "end",
     "page_labels", "page_indices", "section_path", "score", "dense_similarity", "chunk_offsets",
+    "chunk_starts", "page_spans",
 }  # fmt: skip
 
 
@@ -119,7 +121,11 @@ def test_ask_json_has_the_documented_shape(cli: AskCli) -> None:
         passage = passages[c["marker"] - 1]
         assert c["chunk_id"] in passage["chunk_ids"]
         assert c["quote"] in passage["text"]
-        assert c["page_labels"] and set(c["page_labels"]) <= set(passage["page_labels"])
+        page = passage["page_indices"].index(c["page_index"])
+        assert c["page_label"] == passage["page_labels"][page]
+        page_start, page_end = passage["page_spans"][page]
+        assert c["doc_start"] - page_start == c["quote_start"] < page_end - page_start
+        assert c["quote_end"] - c["quote_start"] == len(c["quote"])
         assert c["section"] == " › ".join(c["section_path"])
         assert f"【{c['marker']}】" in data["text"]
     for s in data["sentences"]:

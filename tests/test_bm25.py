@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingest import bm25
-from ingest.bm25 import Bm25Index, tokenize
+from ingest.bm25 import Bm25Index
+from ingest.text import tokenize
 
 TEXTS = [
     "生成对抗网络（GAN）由生成器和判别器组成，判别器判断数据是否真实。",

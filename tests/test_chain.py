@@ -3,7 +3,7 @@ refusals, validation, strict mode, judges, streaming and the LangChain Runnable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -14,7 +14,11 @@ from assistant.chain import (
     MAX_QUESTION_CHARS,
     Assistant,
     Event,
+    Final,
+    Passages,
     QuestionError,
+    Standalone,
+    Token,
     clean_question,
     nearest_sections,
     refusal_text,
@@ -97,8 +101,8 @@ def events(
 
 
 def final(evs: list[Event]) -> Answer:
-    assert evs[-1].kind == "answer"
-    answer = evs[-1].data
+    assert isinstance(evs[-1], Final)
+    answer = evs[-1].answer
     assert isinstance(answer, Answer)
     return answer
 
@@ -163,7 +167,7 @@ def test_the_condense_step_sees_the_history_and_the_answer_prompt_the_standalone
     assert "最后一个问题：它有什么作用？" in condense
     assert f"问题：{standalone}\n" in answer_prompt
     assert "它有什么作用？" not in answer_prompt
-    assert evs[0] == Event("standalone", standalone)
+    assert evs[0] == Standalone(standalone)
     assert answer.standalone_question == standalone and answer.question == "它有什么作用？"
     assert assistant.searcher.calls[0]["query"] == standalone  # type: ignore[attr-defined]
 
@@ -199,7 +203,7 @@ def test_extractive_mode_rewrites_a_follow_up_with_the_rule(make: AssistantMaker
     assistant = make()
     evs = events(assistant, "它有什么作用？", GAN_HISTORY)
     standalone = "它有什么作用？（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）"
-    assert evs[0] == Event("standalone", standalone)
+    assert evs[0] == Standalone(standalone)
     assert final(evs).standalone_question == standalone
     assert assistant.searcher.calls[0]["query"] == standalone  # type: ignore[attr-defined]
 
@@ -218,24 +222,53 @@ def test_events_come_in_order_and_tokens_add_up_to_the_raw_answer(make: Assistan
     fake = FakeGenerator(raw, chunk_chars=3)
     assistant = make({"fake": lambda: fake})
     evs = events(assistant, "生成对抗网络由什么组成？", GAN_HISTORY[:0])
-    kinds = [e.kind for e in evs]
-    assert kinds[:2] == ["standalone", "passages"] and kinds[-1] == "answer"
-    assert set(kinds[2:-1]) == {"token"}
-    assert "".join(e.data for e in evs if e.kind == "token") == raw
+    kinds = [type(e) for e in evs]
+    assert kinds[:2] == [Standalone, Passages] and kinds[-1] is Final
+    assert set(kinds[2:-1]) == {Token}
+    assert "".join(e.text for e in evs if isinstance(e, Token)) == raw
     (request,) = fake.requests
     assert request.question == request.standalone_question == "生成对抗网络由什么组成？"
     assert request.language == "zh"
-    assert list(request.passages) == list(evs[1].data)
+    assert isinstance(evs[1], Passages)
+    assert list(request.passages) == list(evs[1].passages)
     answer = final(evs)
-    assert answer.passages == tuple(evs[1].data)
+    assert answer.passages == evs[1].passages
     t = answer.timings
     assert t.first_token_ms is not None and 0 <= t.retrieve_ms <= t.first_token_ms <= t.total_ms
 
 
-def test_the_history_reaches_the_generator(make: AssistantMaker) -> None:
-    fake = FakeGenerator(GAN_PARTS)
-    make({"fake": lambda: fake}).ask("判别器有什么作用？", GAN_HISTORY)
-    assert tuple(fake.requests[0].history) == tuple(GAN_HISTORY)
+class RecordingRewriter:
+    """A ``QueryRewriter`` that records what it is asked and adds a fixed context."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Turn, ...]]] = []
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        self.calls.append((question, tuple(history)))
+        return f"{question}（生成对抗网络）" if history else question
+
+
+class RecordingTranslator:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def translate(self, question: str) -> str | None:
+        self.calls.append(question)
+        return "判别器的作用"
+
+
+def test_the_chain_asks_the_generators_own_rewriter_and_translator(make: AssistantMaker) -> None:
+    rewriter, translator = RecordingRewriter(), RecordingTranslator()
+    fake = FakeGenerator(GAN_PARTS, rewriter=rewriter, translator=translator)
+    assistant = make({"fake": lambda: fake})
+    assistant.ask("What does it do?", GAN_HISTORY)
+    assert rewriter.calls == [("What does it do?", tuple(GAN_HISTORY))]
+    assert translator.calls == ["What does it do?（生成对抗网络）"]
+    call = assistant.searcher.calls[0]  # type: ignore[attr-defined]
+    assert call["query"] == "What does it do?（生成对抗网络）"
+    assert call["bm25_query"] == "判别器的作用"
+    # The history reaches the generator inside the standalone question.
+    assert fake.requests[0].standalone_question == "What does it do?（生成对抗网络）"
 
 
 def test_citations_point_at_the_page_that_holds_the_quote(make: AssistantMaker) -> None:
@@ -244,11 +277,16 @@ def test_citations_point_at_the_page_that_holds_the_quote(make: AssistantMaker) 
     (citation,) = answer.citations
     passage = answer.passages[citation.marker - 1]
     assert passage.page_labels == ("1", "2"), "section 一 runs over two pages"
-    assert citation.page_labels == ("2",) and citation.page_index == 1
+    assert citation.page_label == "2" and citation.page_index == 1
     assert citation.quote == PAINTING and citation.quote in passage.text
     assert citation.chunk_id in passage.chunk_ids
     chunk = assistant.index.get_chunks([citation.chunk_id])[citation.chunk_id]
     assert PAINTING in chunk.text
+    # The offsets are exact: the page's stored text holds the quote where the citation says.
+    page = assistant.index.page_text(passage.content_hash, citation.page_index)
+    assert page is not None
+    assert page[1][citation.quote_start : citation.quote_end] == PAINTING
+    assert chunk.text[citation.doc_start - chunk.start :].startswith(PAINTING)
 
 
 # -- refusals --------------------------------------------------------------------------------
@@ -286,7 +324,7 @@ def test_low_similarity_refuses_without_generating(make: AssistantMaker) -> None
     assert answer.text.startswith(REFUSAL["zh"] + "\n最接近的章节：")
     assert answer.text == refusal_text("zh", answer.nearest_sections)
     assert answer.nearest_sections and answer.citations == ()
-    assert [e.data for e in evs if e.kind == "token"] == [answer.text]
+    assert [e.text for e in evs if isinstance(e, Token)] == [answer.text]
     assert answer.timings.first_token_ms is None
 
 
@@ -434,15 +472,14 @@ def test_as_runnable_streams_events(make: AssistantMaker) -> None:
     assert isinstance(runnable, Runnable)
     history = [{"role": t.role, "content": t.content} for t in GAN_HISTORY]
     evs = list(runnable.stream({"question": "它有什么作用？", "history": history, "strict": True}))
-    assert all(isinstance(e, Event) for e in evs)
-    assert [e.kind for e in evs[:2]] == ["standalone", "passages"]
+    assert all(isinstance(e, Standalone | Passages | Token | Final) for e in evs)
+    assert [type(e) for e in evs[:2]] == [Standalone, Passages]
     answer = final(evs)
     assert (
         answer.standalone_question
         == "它有什么作用？（上文：生成对抗网络由部分组成；由一个生成器和一个判别器组成。）"
     )
     assert answer.text.startswith("判别器致力于不断寻找生成数据和真实数据的不同。【")
-    assert tuple(fake.requests[0].history) == tuple(GAN_HISTORY)
 
 
 def test_as_runnable_accepts_turns_and_a_mode(make: AssistantMaker) -> None:

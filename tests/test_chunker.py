@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunker import Chunker, split_sentences
+from ingest.chunker import Chunker
 from ingest.model import Chunk, CleanDocument, Footnote, PageSpan, Section
 from ingest.settings import Settings
 
@@ -259,12 +259,6 @@ def test_one_sentence_of_overlap_between_consecutive_chunks():
     for before, after in pairwise(chunks):
         repeated = doc.text[after.start : before.end]
         assert repeated in sentences, repr(repeated)
-
-
-def test_latin_full_stops_split_only_before_whitespace():
-    text = "GPT-3 has 175B parameters. DALL·E 2 draws images. 价格为 43.25 元。"
-    spans = [text[s.start : s.end].strip() for s in split_sentences(text)]
-    assert spans == ["GPT-3 has 175B parameters.", "DALL·E 2 draws images.", "价格为 43.25 元。"]
 
 
 def test_target_above_limit_is_refused():

@@ -39,6 +39,7 @@ def passages() -> list[Passage]:
             chunk_ids=("c2a", "c2b"),
             chunk_offsets=(0, len(GAN_YEAR)),
             page_labels=("5", "6"),
+            page_spans=((0, len(GAN_YEAR)), (len(GAN_YEAR), len(GAN_YEAR + GAN_PARTS))),
             section_path=("二、技术体系",),
         ),
         make_passage(3, ALEXNET + TURING, section_path=("二、技术体系", "（一）深化阶段")),
@@ -60,7 +61,11 @@ def assert_citations_valid(checked_citations: tuple, passages: list[Passage]) ->
         assert c.quote and c.quote in passage.text
         assert c.chunk_id in passage.chunk_ids
         assert c.doc_id == passage.doc_id
-        assert c.page_labels == passage.page_labels
+        page = passage.page_indices.index(c.page_index)
+        assert c.page_label == passage.page_labels[page]
+        assert c.doc_end - c.doc_start == len(c.quote) == c.quote_end - c.quote_start
+        assert passage.text[passage.text_offset(c.doc_start) :].startswith(c.quote)
+        assert c.quote_start == c.doc_start - passage.page_spans[page][0]
         assert c.section_path == passage.section_path
 
 
@@ -134,7 +139,8 @@ def test_a_valid_citation_is_kept_with_its_provenance(passages: list[Passage]) -
     assert citation.marker == 1
     assert citation.chunk_id == "c1"
     assert citation.doc_id == "aigc-whitepaper-2022.pdf"
-    assert citation.page_labels == ("1",)
+    assert (citation.page_index, citation.page_label) == (0, "1")
+    assert (citation.quote_start, citation.quote_end) == (0, len(STAGES))
     assert citation.section_path == ("一、发展历程", "（一）AIGC 历史沿革")
     assert citation.section == "一、发展历程 › （一）AIGC 历史沿革"
     assert citation.quote == STAGES
@@ -148,7 +154,8 @@ def test_the_citation_names_the_chunk_that_holds_the_quote(passages: list[Passag
         (2, "c2a", GAN_YEAR),
         (2, "c2b", GAN_PARTS),
     ]
-    assert all(c.page_labels == ("5", "6") for c in checked.citations)
+    # Each quote is placed on its own page: GAN_YEAR fills page 5, GAN_PARTS opens page 6.
+    assert [(c.page_label, c.quote_start) for c in checked.citations] == [("5", 0), ("6", 0)]
     assert_citations_valid(checked.citations, passages)
 
 

@@ -20,7 +20,6 @@ from eval.dataset import (
     key_fact_alternatives,
     key_fact_found,
     load_eval_set,
-    question_language,
     split_counts,
     type_mix,
     validate_eval_set,
@@ -299,13 +298,6 @@ def test_non_followup_with_history_reported() -> None:
 
 def test_crosslingual_must_be_english() -> None:
     assert any("English" in p for p in _problems_for(type="crosslingual"))
-
-
-def test_question_language() -> None:
-    assert question_language("什么是GAN？") == "zh"
-    assert question_language("白皮书如何评价 ChatGPT？") == "zh"
-    assert question_language("What does the paper call 智能数字内容孪生?") == "en"
-    assert question_language("How many words could it handle?") == "en"
 
 
 def test_type_mix() -> None:

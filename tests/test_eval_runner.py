@@ -159,7 +159,8 @@ def test_run_writes_results_metrics_and_history(tmp_path: Path, set_file: Path) 
     assert first["citations"][0] == {
         "marker": 1,
         "chunk_id": "c1",
-        "pages": ["1"],
+        "page": "1",
+        "page_index": 0,
         "section": "一、AIGC",
         "quote": "quote",
         "sentence_index": 0,

@@ -13,7 +13,7 @@ import pytest
 from ingest.bm25 import Bm25Index
 from ingest.chunker import Chunker
 from ingest.embeddings import HashingEmbeddings, make_embeddings
-from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound
+from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound, IndexOutdated
 from ingest.index import Index
 from ingest.loaders import inspect
 from ingest.pipeline import Ingestor, version_hash
@@ -194,6 +194,40 @@ def test_an_index_built_with_another_embedding_says_to_re_ingest(hash_settings, 
     for create in (False, True):
         with pytest.raises(EmbeddingMismatch, match=r"'hash:64'.*'hash:32'.*ingest --rebuild"):
             Index(other, make_embeddings(other.embedding), create=create)
+
+
+def test_pages_keep_their_character_spans_in_the_document(hash_settings, tmp_path):
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10), pf.aigc_lines(8, 3)])
+    ingest(hash_settings, path)
+    index = open_index(hash_settings)
+    (record,) = index.documents()
+    spans = index.page_spans(record.content_hash)
+    assert sorted(spans) == [0, 1] and spans[0][1] <= spans[1][0]
+    chunks = index.chunks()
+    for page_index, (start, end) in spans.items():
+        page = index.page_text(record.content_hash, page_index)
+        assert page is not None and len(page[1]) == end - start
+        for chunk in chunks:  # a chunk's text and the page's text agree where they overlap
+            a, b = max(start, chunk.start), min(end, chunk.end)
+            if a < b:
+                assert (
+                    page[1][a - start : b - start] == chunk.text[a - chunk.start : b - chunk.start]
+                )
+
+
+def test_a_catalog_without_page_spans_gets_the_columns_and_says_to_re_ingest(
+    hash_settings, tmp_path
+):
+    import sqlite3
+
+    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)])
+    ingest(hash_settings, path)
+    (record,) = open_index(hash_settings).documents()
+    with sqlite3.connect(hash_settings.catalog_path) as db:  # the pages table of version 1
+        db.execute("ALTER TABLE pages DROP COLUMN char_start")
+        db.execute("ALTER TABLE pages DROP COLUMN char_end")
+    with pytest.raises(IndexOutdated, match="run `whitepaper ingest` to update it"):
+        open_index(hash_settings).page_spans(record.content_hash)
 
 
 def test_reading_a_missing_index_says_to_ingest_first(hash_settings):

@@ -305,3 +305,24 @@ def test_real_server_judge_uses_logprobs(llama_server: str) -> None:
     unsupported = judge.score("生成对抗网络由谷歌在 2020 年首次提出。", passage)
     assert judge.logprobs_supported is True
     assert supported >= judge.threshold > unsupported
+
+
+def test_the_openai_judge_is_the_model_judge_without_a_local_model(
+    fake_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant import factory
+    from ingest.embeddings import HashingEmbeddings
+    from ingest.index import Index
+
+    url, _ = fake_server
+    monkeypatch.setattr(factory, "_local_available", lambda: False)
+    settings = _settings(url, home=tmp_path, embedding="hash:64", chroma_url=None)
+    embeddings = HashingEmbeddings()
+    index = Index(settings, embeddings, create=True)
+    try:
+        assistant = factory.build_assistant(settings, embeddings=embeddings, index=index)
+        assert assistant.modes == ["extractive", "openai"]
+        judge = assistant.model_judge()
+        assert isinstance(judge, OpenAISupportJudge) and judge.name == "openai-llm"
+    finally:
+        index.close()

@@ -166,6 +166,25 @@ def test_adjacent_chunks_without_overlap_are_joined_by_a_newline() -> None:
     assert passage.chunk_at(len(S1) + 1) == second.id
 
 
+def test_offsets_map_between_the_passage_and_the_document() -> None:
+    # S1 and S3 in chunks that leave S2 out: the passage joins them with a newline.
+    first, third = chunk(0, *at(S1)), chunk(1, *at(S3), pages=((1, "2"),))
+    spans = {0: (0, at(S2)[1]), 1: (at(S2)[1], len(DOC))}
+    passage = passage_from_chunks(1, [first, third], score=0.1, similarity=None, page_spans=spans)
+    assert passage.text == S1 + "\n" + S3
+    assert passage.chunk_starts == (first.start, third.start)
+    assert passage.page_spans == (spans[0], spans[1])
+    for sentence in (S1, S3):
+        offset = passage.text.index(sentence)
+        assert passage.document_offset(offset) == DOC.index(sentence)
+        assert passage.text_offset(DOC.index(sentence)) == offset
+    assert passage.page_at(DOC.index(S1)) == 0 and passage.page_at(DOC.index(S3)) == 1
+    overlapping = passage_from_chunks(3, [C0, C1, C2], score=0.5, similarity=0.9)
+    assert overlapping.page_spans == ()  # no spans given
+    for sentence in (S1, S2, S3, S4):
+        assert overlapping.document_offset(overlapping.text.index(sentence)) == DOC.index(sentence)
+
+
 def test_a_single_chunk_passage() -> None:
     passage = passage_from_chunks(1, [C1], score=0.2, similarity=0.8)
     assert passage.text == C1.text

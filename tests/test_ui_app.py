@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from assistant.chain import Assistant
 from assistant.extractive import ExtractiveGenerator
 from assistant.fakes import FakeJudge
+from assistant.followup import RuleRewriter
 from assistant.retrieval import HybridSearcher
 from assistant.types import GenerationRequest
 from ingest.embeddings import HashingEmbeddings
@@ -42,6 +43,8 @@ class BlockingGenerator:
     """A "local" generator that holds its (only) slot until released."""
 
     mode = "local"
+    rewriter = RuleRewriter()
+    translator = None
 
     def __init__(self) -> None:
         self.started = threading.Semaphore(0)
@@ -57,6 +60,8 @@ class BrokenGenerator:
     """An "openai" endpoint that fails mid-answer."""
 
     mode = "openai"
+    rewriter = RuleRewriter()
+    translator = None
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         yield "生成"

@@ -25,7 +25,8 @@ HISTORY = (Turn("user", "AIGC 的发展分为哪几个阶段？"), Turn("assista
 
 def make_answer(question: str, text: str = "三个阶段。【1】", mode: str = "extractive") -> Answer:
     p = make_passage(1, "AIGC 的发展大致可以分为三个阶段。")
-    c = Citation(1, "c1", p.doc_id, p.title, ("1",), 0, p.section_path, p.text, 0, 0.9)
+    n = len(p.text)
+    c = Citation(1, "c1", p.doc_id, p.title, 0, "1", p.section_path, p.text, 0, n, 0, n, 0, 0.9)
     return Answer(question, text, (c,), (p,), question, False, mode, Timings(1.0, 2.0, 3.0), "zh")
 
 
@@ -45,7 +46,7 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_mode_verdic
         {"role": "user", "content": "AIGC 的发展分为哪几个阶段？"},
         {"role": "assistant", "content": "三个阶段。【1】"},
     ]
-    assert line["citations"][0]["marker"] == 1 and line["citations"][0]["page_labels"] == ["1"]
+    assert line["citations"][0]["marker"] == 1 and line["citations"][0]["page_label"] == "1"
     assert line["time"].endswith("+00:00") and line["doc_id"] == "x.pdf"
     assert line["timings"] == {"retrieve_ms": 1.0, "first_token_ms": 2.0, "total_ms": 3.0}
 

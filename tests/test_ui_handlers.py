@@ -16,6 +16,7 @@ import pytest
 from assistant.chain import Assistant
 from assistant.extractive import ExtractiveGenerator
 from assistant.fakes import FakeGenerator, FakeJudge
+from assistant.followup import RuleRewriter
 from assistant.retrieval import HybridSearcher
 from assistant.types import Generator
 from ingest.embeddings import HashingEmbeddings
@@ -113,7 +114,7 @@ def test_a_follow_up_shows_the_question_that_was_searched(assistant: Assistant) 
     first = ask(assistant, "生成对抗网络由哪几部分组成？", mode="extractive")[-1].session
     assert first is not None
     views = ask(assistant, "它的判别器做什么？", first, mode="extractive")
-    searched = assistant.rule_rewriter.condense("它的判别器做什么？", first.history())
+    searched = RuleRewriter().condense("它的判别器做什么？", first.history())
     assert searched.startswith("它的判别器做什么？（上文：生成对抗网络")
     assert any(searched in v.live for v in views[1:-1])  # shown while answering
     session = views[-1].session

@@ -26,17 +26,26 @@ def citation(
     quote: str,
     marker: int | None = None,
     sentence: int = 0,
-    page_index: int | None = None,
+    at: int | None = None,
 ) -> Citation:
+    """A citation of ``quote`` at offset ``at`` of the passage (default: where it first
+    occurs), placed on its page as check_answer does."""
+    doc_start = passage.document_offset(passage.text.index(quote) if at is None else at)
+    page = passage.page_at(doc_start)
+    on_page = doc_start - passage.page_spans[page][0]
     return Citation(
         marker=marker or passage.number,
         chunk_id=passage.chunk_ids[0],
         doc_id=passage.doc_id,
         title=passage.title,
-        page_labels=passage.page_labels,
-        page_index=passage.page_indices[0] if page_index is None else page_index,
+        page_index=passage.page_indices[page],
+        page_label=passage.page_labels[page],
         section_path=passage.section_path,
         quote=quote,
+        quote_start=on_page,
+        quote_end=on_page + len(quote),
+        doc_start=doc_start,
+        doc_end=doc_start + len(quote),
         sentence_index=sentence,
         support=0.9,
     )
@@ -115,11 +124,14 @@ def test_unsupported_sentences_are_marked_and_counted() -> None:
 
 
 def test_card_shows_document_page_section_and_the_quote_highlighted() -> None:
+    text = f"前文。{STAGES}示例：{IMG}。"
     p = make_passage(
         2,
-        f"前文。{STAGES}示例：{IMG}。",
+        text,
         page_labels=["5"],
         page_indices=[4],
+        page_spans=[(0, 4 + len(text))],  # the page begins with "上一页。"
+        start=4,
         section_path=("一、发展历程", "（一）AIGC 历史沿革"),
     )
     a = answer(
@@ -136,14 +148,21 @@ def test_card_shows_document_page_section_and_the_quote_highlighted() -> None:
         "【2】 人工智能生成内容（AIGC）白皮书 · p. 5 · 一、发展历程 › （一）AIGC 历史沿革" in head
     )
     assert f'<mark class="wp-quote">{html.escape(STAGES)}</mark>' in card.group(0)
+    assert '<mark class="wp-in-passage">前文。</mark>' in card.group(0)  # the page view
     assert "<img" not in markup and html.escape(IMG) in markup
     assert "mode: extractive" in markup and "retrieve 12 ms" in markup and "total 79 ms" in markup
 
 
 def test_page_view_highlights_the_passage_and_the_quote_in_the_whole_page() -> None:
     passage_text = f"结合人工智能的演进历程，{STAGES}"
-    p = make_passage(1, passage_text, page_indices=[0])
-    markup = render.render_page(p, 0, [STAGES], pages_of(p0=PAGE_TEXT), quoted=True)
+    start = PAGE_TEXT.index(passage_text)
+    p = make_passage(
+        1, passage_text, start=start, page_indices=[0], page_spans=[(0, len(PAGE_TEXT))]
+    )
+    quote = start + passage_text.index(STAGES)
+    markup = render.render_page(
+        p, 0, [(quote, quote + len(STAGES))], pages_of(p0=PAGE_TEXT), quoted=True
+    )
     assert visible_text(markup).endswith(PAGE_TEXT + "[1] 脚注")
     assert '<mark class="wp-in-passage">结合人工智能的演进历程，</mark>' in markup
     assert f'<mark class="wp-in-passage wp-quote">{STAGES}</mark>' in markup
@@ -155,20 +174,24 @@ def test_missing_page_says_so_instead_of_failing() -> None:
     assert "no longer in the index" in render.render_page(p, 0, [], no_pages)
 
 
-def test_passage_spans_follow_a_passage_over_a_page_break() -> None:
-    document = "".join(chr(0x4E00 + 37 * i) for i in range(80))  # no repeats
+def test_a_passage_and_a_quote_over_a_page_break_are_marked_on_both_pages() -> None:
+    document = "一二三四五六七八九十" * 8  # repeats: only offsets can tell the places apart
     page1, page2 = document[:40], document[40:]
-    passage = document[20:70]
-    assert render.passage_spans(page1, passage) == [(20, 40)]
-    assert render.passage_spans(page2, passage) == [(0, 30)]
-    assert render.passage_spans(document, passage) == [(20, 70)]
-    assert render.passage_spans(document[30:50], passage) == [(0, 20)]  # inside the passage
-    assert render.passage_spans("毫不相干的一页。", passage) == []
-
-
-def test_find_loose_ignores_whitespace_differences() -> None:
-    assert render.find_loose("AIGC 的发展\n大致可以分为", "的发展大致") == (5, 11)
-    assert render.find_loose("abc", "  ") is None
+    p = make_passage(
+        1, document[20:70], start=20, page_labels=["1", "2"], page_spans=[(0, 40), (40, 80)]
+    )
+    quote = citation(p, document[35:45], at=15)  # it runs over the page break
+    assert (quote.page_index, quote.page_label, quote.quote_start) == (0, "1", 35)
+    assert (quote.quote_end, quote.doc_start, quote.doc_end) == (45, 35, 45)
+    lookup = pages_of(p0=page1, p1=page2)
+    quotes = [(quote.doc_start, quote.doc_end)]
+    first = render.render_page(p, 0, quotes, lookup)
+    second = render.render_page(p, 1, quotes, lookup)
+    assert f'<mark class="wp-in-passage">{document[20:35]}</mark>' in first
+    assert f'<mark class="wp-in-passage wp-quote">{document[35:40]}</mark>' in first
+    assert f'<mark class="wp-in-passage wp-quote">{document[40:45]}</mark>' in second
+    assert f'<mark class="wp-in-passage">{document[45:70]}</mark>' in second
+    assert visible_text(second).startswith("人工智能生成内容（AIGC）白皮书 · p. 2" + page2)
 
 
 def test_long_passages_show_a_window_around_the_quote() -> None:

@@ -278,7 +278,7 @@ def _print_answer(answer: Any) -> None:
         if not s.supported:
             click.echo(click.style(f"⚠ unsupported: {s.text}", fg="yellow"))
     for c in answer.citations:
-        click.echo(f"【{c.marker}】 {c.title} p.{'/'.join(c.page_labels)} · {c.section}")
+        click.echo(f"【{c.marker}】 {c.title} p.{c.page_label} · {c.section}")
         click.echo(click.style(f"     “{c.quote}”", dim=True))
     t = answer.timings
     first = f"{t.first_token_ms:.0f} ms" if t.first_token_ms is not None else "-"
@@ -334,6 +334,7 @@ def ask(
       whitepaper ask "What about its cost?" --history turns.json --json
       whitepaper ask "AIGC 面临哪些问题？" --mode extractive --strict
     """
+    from assistant.chain import Final, Token
     from assistant.factory import build_assistant
 
     history = _load_history(history_file)
@@ -347,14 +348,14 @@ def ask(
             question, history, mode=mode, strict=strict, doc_id=doc, top_k=top_k, verify=verify
         ):
             if (
-                event.kind == "token"
+                isinstance(event, Token)
                 and not as_json
                 and (mode or assistant.default_mode) != "extractive"
             ):
-                click.echo(event.data, nl=False)
+                click.echo(event.text, nl=False)
                 streamed = True
-            elif event.kind == "answer":
-                answer = event.data
+            elif isinstance(event, Final):
+                answer = event.answer
     assert answer is not None
     if as_json:
         _emit(True, answer.to_json(), "")
@@ -375,6 +376,7 @@ def chat(settings: Settings, mode: str | None, strict: bool) -> None:
     Example:
       whitepaper chat --mode extractive
     """
+    from assistant.chain import Final, Token
     from assistant.factory import build_assistant
     from assistant.types import Turn
 
@@ -396,10 +398,10 @@ def chat(settings: Settings, mode: str | None, strict: bool) -> None:
         try:
             answer = None
             for event in assistant.stream(question, history, mode=mode, strict=strict):
-                if event.kind == "token":
-                    click.echo(event.data, nl=False)
-                elif event.kind == "answer":
-                    answer = event.data
+                if isinstance(event, Token):
+                    click.echo(event.text, nl=False)
+                elif isinstance(event, Final):
+                    answer = event.answer
             click.echo()
         except WhitepaperError as exc:
             click.echo(click.style(f"Error: {exc}", fg="red"))

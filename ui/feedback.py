@@ -169,11 +169,11 @@ def eval_candidate(record: FeedbackRecord) -> dict[str, Any]:
     reference answer is a placeholder. Whether the question is answerable is a person's call:
     candidates start as answerable (the reader expected an answer).
     """
-    from eval.dataset import question_language
+    from ingest.text import detect_language
 
     if record.history:
         item_type = "followup"
-    elif question_language(record.question) == "en":
+    elif detect_language(record.question) == "en":
         item_type = "crosslingual"
     else:
         item_type = "factual"

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.chain import Assistant
-from assistant.types import Answer, Passage, Turn
+from assistant.chain import Assistant, Final, Passages, Standalone, Token
+from assistant.types import Answer, Turn
 from ingest.errors import WhitepaperError
 from ui import render
 from ui.feedback import FeedbackRecord, FeedbackStore, Verdict
@@ -130,19 +130,18 @@ def stream_answer(
             doc_id=options.doc_id,
             top_k=options.top_k,
         ):
-            if event.kind == "standalone":
-                standalone = event.data
+            if isinstance(event, Standalone):
+                standalone = event.question
                 yield ChatView(
                     live=render.render_streaming(question, "", standalone=standalone, status=status)
                 )
-            elif event.kind == "passages":
-                passages: tuple[Passage, ...] = event.data
-                status = f"Writing from {len(passages)} passages… · 正在作答…"
+            elif isinstance(event, Passages):
+                status = f"Writing from {len(event.passages)} passages… · 正在作答…"
                 yield ChatView(
                     live=render.render_streaming(question, "", standalone=standalone, status=status)
                 )
-            elif event.kind == "token":
-                text += event.data
+            elif isinstance(event, Token):
+                text += event.text
                 now = time.monotonic()
                 if now - last_render >= STREAM_RENDER_INTERVAL_S:
                     last_render = now
@@ -151,8 +150,8 @@ def stream_answer(
                             question, text, standalone=standalone, status=status
                         )
                     )
-            elif event.kind == "answer":
-                answer: Answer = event.data
+            elif isinstance(event, Final):
+                answer = event.answer
                 exchange = _exchange(assistant, question, history, answer, options.doc_id)
                 done = session.added(exchange)
                 yield ChatView(

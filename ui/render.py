@@ -23,7 +23,6 @@ PageLookup = Callable[[str, int], PageText | None]
 MARKER = re.compile(r"【(\d{1,3})】")
 #: Passages longer than this are shown in their card as a window around the first quote.
 CARD_PASSAGE_CHARS = 600
-_MIN_SEGMENT = 6
 _UNSUPPORTED_MARK = (
     '<mark class="wp-unsupported" title="Not supported by the cited passages · 未得到引文支持">'
 )
@@ -61,54 +60,10 @@ def highlight(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def find_loose(haystack: str, needle: str) -> tuple[int, int] | None:
-    """Where ``needle`` occurs in ``haystack``, ignoring differences in whitespace."""
-    needle = needle.strip()
-    if not needle:
-        return None
-    exact = haystack.find(needle)
-    if exact >= 0:
-        return exact, exact + len(needle)
-    chars = [re.escape(c) for c in needle if not c.isspace()]
-    if not chars:
-        return None
-    match = re.search(r"\s*".join(chars), haystack)
-    return (match.start(), match.end()) if match else None
-
-
-def passage_spans(page: str, passage: str) -> list[tuple[int, int]]:
-    """The parts of ``page`` that belong to ``passage`` (which may run over the page's ends).
-
-    Chunks are exact slices of the document text, and so are pages; a passage either lies
-    inside the page, starts on it, ends on it, or covers it. When none of that matches (a
-    merged passage with a gap), every passage line or sentence found on the page is marked.
-    """
-    if not page or not passage:
-        return []
-    inside = page.find(passage)
-    if inside >= 0:
-        return [(inside, inside + len(passage))]
-    if page in passage:
-        return [(0, len(page))]
-    # The passage starts on this page and runs onto the next: the longest page tail that
-    # begins the passage.
-    at = page.find(passage[0])
-    while 0 <= at <= len(page) - _MIN_SEGMENT:
-        if passage.startswith(page[at:]):
-            return [(at, len(page))]
-        at = page.find(passage[0], at + 1)
-    # It started on the previous page: the longest page head that ends the passage.
-    end = page.rfind(passage[-1])
-    while end >= _MIN_SEGMENT - 1:
-        if passage.endswith(page[: end + 1]):
-            return [(0, end + 1)]
-        end = page.rfind(passage[-1], 0, end)
-    spans: list[tuple[int, int]] = []
-    for segment in re.split(r"(?<=[。！？!?；;])|\n", passage):
-        segment = segment.strip()
-        if len(segment) >= _MIN_SEGMENT and (found := find_loose(page, segment)):
-            spans.append(found)
-    return spans
+def _clip(span: tuple[int, int], start: int, end: int) -> tuple[int, int] | None:
+    """``span`` (document offsets) as offsets of the text ``[start, end)``, if they meet."""
+    a, b = max(span[0], start), min(span[1], end)
+    return (a - start, b - start) if a < b else None
 
 
 def _window(text: str, spans: Sequence[tuple[int, int]], limit: int) -> tuple[int, int]:
@@ -287,17 +242,18 @@ def render_card(
     passage: Passage, citations: Sequence[Citation], exchange_id: str, pages: PageLookup
 ) -> str:
     """A citation card: document, page, section, the passage with its quotes highlighted;
-    opening it shows the whole page text with the passage and quotes highlighted."""
+    opening it shows the whole page text with the passage and quotes highlighted. Quotes are
+    placed by their document offsets, never searched for."""
     first = citations[0]
-    quotes = list(dict.fromkeys(c.quote for c in citations if c.quote))
-    quote_spans = [s for q in quotes if (s := find_loose(passage.text, q))]
+    quotes = sorted({(c.doc_start, c.doc_end) for c in citations if c.quote})
+    quote_spans = [(passage.text_offset(a), passage.text_offset(a) + b - a) for a, b in quotes]
     start, end = _window(passage.text, quote_spans, CARD_PASSAGE_CHARS)
     shown = highlight(
         passage.text[start:end],
         [(a - start, b - start, "wp-quote") for a, b in quote_spans],
     )
     shown = ("…" if start > 0 else "") + shown + ("…" if end < len(passage.text) else "")
-    page_label = "/".join(first.page_labels) or passage.pages_display
+    page_label = first.page_label or passage.pages_display
     section = first.section or passage.section
     head = (
         f'<span class="wp-badge">【{first.marker}】</span> '
@@ -326,12 +282,12 @@ def render_card(
 def render_page(
     passage: Passage,
     page_index: int,
-    quotes: Sequence[str],
+    quotes: Sequence[tuple[int, int]],
     pages: PageLookup,
     *,
     quoted: bool = False,
 ) -> str:
-    """One page's whole text, the passage and the quotes on it highlighted."""
+    """One page's whole text, the passage and the quotes (document spans) on it highlighted."""
     found = pages(passage.content_hash, page_index)
     if found is None:
         return (
@@ -339,8 +295,13 @@ def render_page(
             "was removed or re-ingested) · 该页已不在索引中</div>"
         )
     label, text, footnotes = found
-    spans = [(a, b, "wp-in-passage") for a, b in passage_spans(text, passage.text)]
-    spans += [(a, b, "wp-quote") for q in quotes if (hit := find_loose(text, q)) for a, b in [hit]]
+    where = passage.page_indices.index(page_index) if page_index in passage.page_indices else -1
+    spans: list[tuple[int, int, str]] = []
+    if 0 <= where < len(passage.page_spans):
+        page_start, page_end = passage.page_spans[where]
+        marks = [((passage.start, passage.end), "wp-in-passage")]
+        marks += [(quote, "wp-quote") for quote in quotes]
+        spans = [(*hit, css) for span, css in marks if (hit := _clip(span, page_start, page_end))]
     notes = "".join(f"<li>{esc(n)}</li>" for n in footnotes)
     css = "wp-page wp-quoted" if quoted else "wp-page"
     return (
@@ -414,7 +375,7 @@ def answer_as_text(answer: Answer) -> str:
         if c.marker in seen:
             continue
         seen.add(c.marker)
-        where = f"{c.title}, p. {'/'.join(c.page_labels)}"
+        where = f"{c.title}, p. {c.page_label}"
         if c.section:
             where += f", {c.section}"
         sources.append(f"【{c.marker}】 {where}\n    “{c.quote}”")

@@ -11,7 +11,6 @@ returns them and falls back to the text answer (1.0 / 0.0) when it does not.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from assistant.llm.openai_compat import MAX_RETRIES, REQUEST_TIMEOUT_S, endpoint
 from assistant.llm.prefix import common_prefix
 from ingest.errors import ModelUnavailable
 from ingest.settings import Settings
+from ingest.text import has_ideograph
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -43,13 +43,12 @@ YES_WORDS = ("是", "成立", "Yes", "yes", "YES")
 NO_WORDS = ("否", "不", "No", "no", "NO")
 
 _SYSTEM = "你是严谨的事实核查员，只依据给出的资料判断陈述是否成立。"
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def judge_messages(sentence: str, passage: str) -> list[dict[str, str]]:
     """The yes/no question both judges ask. The passage comes first so that judging several
     sentences against one passage reuses the cached prompt prefix."""
-    if _CJK.search(sentence):
+    if has_ideograph(sentence):
         question = f"陈述：{sentence}\n\n根据资料，该陈述是否成立？只回答“是”或“否”。"
     else:
         question = (
@@ -109,6 +108,9 @@ class LlamaSupportJudge:
             yes_ids, no_ids = self._token_groups
             return p_yes(logits[yes_ids].tolist(), logits[no_ids].tolist())
 
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
+
     def _prepare(self, llm: Llama) -> None:
         if self._for is llm:
             return
@@ -157,6 +159,9 @@ class OpenAISupportJudge:
         response = self._ask(messages, logprobs=False)
         assert response is not None
         return _score_from_text(response.choices[0].message.content or "")
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return self.score(sentence, quote)
 
     def _ask(self, messages: list[dict[str, str]], *, logprobs: bool) -> Any:
         import openai

@@ -49,7 +49,6 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chain import Assistant
 from assistant.factory import build_assistant
-from assistant.language import detect_language
 from assistant.retrieval import HybridSearcher
 from assistant.types import Turn
 from eval.bench import measure
@@ -63,6 +62,7 @@ from ingest.errors import ModelUnavailable, WhitepaperError
 from ingest.index import Index
 from ingest.pipeline import Ingestor
 from ingest.settings import BUNDLED_PDF, Settings
+from ingest.text import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ EXTRACTIVE_STAGES = {
     "tokenize": "keyword overlap (jieba)",
     "split_sentences": "sentence split",
     "check_answer": "citation check",
-    "Assistant._locate": "locate citations on pages",
 }
 LOCAL_STAGES = {
     "HybridSearcher.search": "retrieval",
@@ -132,7 +131,6 @@ LOCAL_STAGES = {
     "ChatGenerator.stream": "generate the answer (LLM)",
     "Assistant._should_refuse": "refusal check",
     "check_answer": "citation check",
-    "Assistant._locate": "locate citations on pages",
 }
 INGEST_STAGES = {
     "Ingestor.read": "read + clean the PDF (pypdf)",
@@ -255,7 +253,7 @@ class _Bench:
             return
         import chromadb  # noqa: F401
 
-        from ingest.bm25 import tokenize
+        from ingest.text import tokenize
 
         self.embeddings.embed_documents(["预热：人工智能生成内容。"])
         self.embeddings.embed_query("预热")
@@ -461,7 +459,9 @@ def _section_quality(b: _Bench) -> dict[str, Any]:
     for item in b.items:
         if not item.answerable:
             continue
-        standalone = assistant.rule_rewriter.condense(item.question, _turns(item))
+        standalone = assistant.generator("extractive").rewriter.condense(
+            item.question, _turns(item)
+        )
         ours = [p.text for p in assistant.searcher.search(standalone).passages]
         wide = [d.page_content for d in b.tutorial.retrieve(item.question, k=EQUAL_CONTEXT_K)]
         tutorial = wide[:5]
