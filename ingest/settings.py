@@ -99,14 +99,6 @@ class Settings(BaseSettings):
     ui_user: str | None = None
     ui_password: SecretStr | None = None
 
-    @property
-    def chroma_dir(self) -> Path:
-        return self.home / "chroma"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.home / "catalog.sqlite"
-
     def refusal_threshold(self, language: str) -> float | None:
         """The calibrated threshold for the embedding model and question language, if any."""
         return self.refusal_thresholds.get(self.embedding, {}).get(language)
