@@ -27,7 +27,7 @@ from ingest import home as home_layout
 from ingest.bm25 import Bm25Index
 from ingest.embeddings import embedding_name
 from ingest.errors import IndexDamaged, IndexNotFound
-from ingest.index import _SCHEMA, Index, open_chroma_client
+from ingest.index import _SCHEMA, Index, _ChromaEmbeddingFunction, open_chroma_client
 from ingest.model import META_CONTENT_HASH, Chunk
 from ingest.settings import Settings
 
@@ -86,7 +86,7 @@ def examine(settings: Settings, embeddings: Embeddings) -> DoctorReport:
         report.findings.append(Finding("catalog", str(catalog), problem))
         store = folder / home_layout.CHROMA / "chroma.sqlite3"
         try:
-            _open_store(settings, folder, settings.collection)
+            _open_store(settings, folder, settings.collection, embeddings)
         except Exception as exc:
             report.findings.append(Finding("store", str(store), _short(exc)))
         return report
@@ -119,9 +119,9 @@ def catalog_problem(path: Path) -> str | None:
     return None
 
 
-def _open_store(settings: Settings, folder: Path, name: str) -> Any:
+def _open_store(settings: Settings, folder: Path, name: str, embeddings: Embeddings) -> Any:
     client = open_chroma_client(settings, folder / home_layout.CHROMA)
-    return client.get_collection(name=name)
+    return client.get_collection(name=name, embedding_function=_ChromaEmbeddingFunction(embeddings))
 
 
 def _short(exc: Exception) -> str:
@@ -143,7 +143,7 @@ def _check_store(index: Index, embeddings: Embeddings, report: DoctorReport) -> 
             )
         )
     try:
-        collection = _open_store(index.settings, index.folder, index.collection_name)
+        collection = _open_store(index.settings, index.folder, index.collection_name, embeddings)
         counts: dict[str, int] = defaultdict(int)
         offset = 0
         while ids := (got := collection.get(include=["metadatas"], limit=_PAGE, offset=offset))[
@@ -220,7 +220,11 @@ def repair(settings: Settings, embeddings: Embeddings, *, wait: bool = True) -> 
     finally:
         lock.release()
     final = examine(settings, embeddings)
-    report.remaining, report.documents, report.chunks = final.findings, final.documents, final.chunks
+    report.remaining, report.documents, report.chunks = (
+        final.findings,
+        final.documents,
+        final.chunks,
+    )
     report.folder = final.folder
     return report
 
@@ -242,7 +246,7 @@ def _restore_catalog(settings: Settings, embeddings: Embeddings, folder: Path) -
         how = f"restored the catalog from {backup.name}"
     else:
         try:
-            collection = _open_store(settings, folder, settings.collection)
+            collection = _open_store(settings, folder, settings.collection, embeddings)
             chunks = _stored_chunks(collection)
             store_embedding = (collection.metadata or {}).get("embedding")
         except Exception as exc:
@@ -304,7 +308,13 @@ def _catalog_from_chunks(path: Path, chunks: list[Chunk], embedding: str) -> Non
             db.executemany(
                 "INSERT OR REPLACE INTO pages VALUES(?,?,?,?,?)",
                 [
-                    (content_hash, i, label, "\n".join(texts), json.dumps(notes, ensure_ascii=False))
+                    (
+                        content_hash,
+                        i,
+                        label,
+                        "\n".join(texts),
+                        json.dumps(notes, ensure_ascii=False),
+                    )
                     for i, (label, texts, notes) in sorted(pages.items())
                 ],
             )
@@ -323,4 +333,3 @@ def _catalog_from_chunks(path: Path, chunks: list[Chunk], embedding: str) -> Non
                 ),
             )
     db.close()
-

@@ -31,9 +31,9 @@ from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
+from ingest import home as home_layout
 from ingest.bm25 import Bm25Index
 from ingest.embeddings import embedding_name
-from ingest import home as home_layout
 from ingest.errors import (
     DocumentNotFound,
     EmbeddingMismatch,
@@ -215,9 +215,7 @@ class Index:
         if (self.folder / home_layout.CATALOG).exists():
             self._open(self.folder)
         elif not create:
-            raise IndexNotFound(
-                f"no index under {self.home}: run `whitepaper ingest` first (or set WHITEPAPER_HOME)"
-            )
+            raise _not_found(self.home)
 
     # -- where the files are -----------------------------------------------------------------
 
@@ -345,6 +343,8 @@ class Index:
                 self._sync()
                 if self._db is None:
                     self._create()
+                # A damaged store fails the write here, before the catalog changes.
+                _ = self.collection
                 for folder in home_layout.leftovers(self.home) if not self._pinned else ():
                     log.info("deleting %s, left by a rebuild that did not finish", folder.name)
                     home_layout.discard(self.home, folder)
@@ -375,9 +375,7 @@ class Index:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise IndexNotFound(
-                f"no index under {self.home}: run `whitepaper ingest` first (or set WHITEPAPER_HOME)"
-            )
+            raise _not_found(self.home)
         return self._db
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -752,6 +750,12 @@ class Index:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _not_found(home: Path) -> IndexNotFound:
+    return IndexNotFound(
+        f"no index under {home}: run `whitepaper ingest` first (or set WHITEPAPER_HOME)"
+    )
 
 
 def _hash_filter(hashes: Sequence[str]) -> dict[str, Any] | None:

@@ -186,4 +186,3 @@ def _drop_collection(settings: Settings, name: str) -> None:
         open_chroma_client(settings, settings.home).delete_collection(name)
     except Exception as exc:  # already gone: nothing to tidy
         log.debug("collection %s not deleted: %s", name, exc)
-

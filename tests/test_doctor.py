@@ -21,7 +21,9 @@ QUESTION = "QX-1042 项目是什么？"
 @pytest.fixture
 def home(cli, tmp_path):
     """A home with a PDF and a note, and what ``stats`` said of it."""
-    pdf = pf.make_cjk_pdf(tmp_path / "docs" / "report.pdf", [pf.aigc_lines(12, k) for k in range(3)])
+    pdf = pf.make_cjk_pdf(
+        tmp_path / "docs" / "report.pdf", [pf.aigc_lines(12, k) for k in range(3)]
+    )
     note = tmp_path / "docs" / "qx.md"
     note.write_text("# QX\n\nQX-1042 项目是一个测试项目，用于验证并发写入。\n", encoding="utf-8")
     done = cli.run("ingest", "--no-progress", str(pdf), str(note))

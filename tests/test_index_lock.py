@@ -62,7 +62,11 @@ def test_writers_beside_a_large_ingest_wait_and_lose_nothing(cli, tmp_path):
     succeeds, the later ones say they wait, and the store holds exactly what the catalog says."""
     large = pf.make_large_pdf(tmp_path / "docs" / "large.pdf", n_pages=300)
     smalls = [
-        note(tmp_path / "docs", f"small{i}.md", f"# 小文档 {i}\n\n第 {i} 号笔记：编号 QX-{1040 + i}。\n")
+        note(
+            tmp_path / "docs",
+            f"small{i}.md",
+            f"# 小文档 {i}\n\n第 {i} 号笔记：编号 QX-{1040 + i}。\n",
+        )
         for i in range(4)
     ]
     big = cli.popen("ingest", str(large), env={"WHITEPAPER_EMBED_BATCH": "4"})
@@ -89,7 +93,10 @@ def test_writers_beside_a_large_ingest_wait_and_lose_nothing(cli, tmp_path):
 
 
 def test_two_first_writers_on_a_fresh_home_both_succeed(cli, tmp_path):
-    docs = [note(tmp_path / "docs", f"n{i}.md", f"# 笔记 {i}\n\n第 {i} 条记录的内容。\n") for i in range(3)]
+    docs = [
+        note(tmp_path / "docs", f"n{i}.md", f"# 笔记 {i}\n\n第 {i} 条记录的内容。\n")
+        for i in range(3)
+    ]
     processes = [cli.popen("ingest", "--no-progress", str(p)) for p in docs]
     watches = [StderrWatch(p) for p in processes]
     for process, w in zip(processes, watches, strict=True):

@@ -105,4 +105,3 @@ def test_a_killed_rebuild_leaves_the_old_index_answering(cli, tmp_path):
     again = cli.run("ingest", "--no-progress", str(small))
     assert again.returncode == 0 and "did not finish" in again.stderr
     assert list(cli.home.glob("index-*")) == [live]
-

@@ -164,7 +164,9 @@ def ingest(
                 failed, summary = report.failed, report.to_json()
         finally:
             bars.close()
-    _emit(as_json, summary, "\n".join(_ingest_lines(summary) + [f"failed: {o.error}" for o in failed]))
+    _emit(
+        as_json, summary, "\n".join(_ingest_lines(summary) + [f"failed: {o.error}" for o in failed])
+    )
     if failed:
         for outcome in failed if as_json else []:
             click.echo(f"Error: {outcome.error}", err=True)
@@ -192,9 +194,7 @@ def _ingest_lines(summary: dict[str, Any]) -> list[str]:
         + ("its file" if d["source"] == "file" else f"the catalog's pages ({d['path']} is gone)")
         for d in summary["rebuilt"]
     ]
-    lines.append(
-        f"{totals} ({summary['embedded']} chunks embedded) in {summary['seconds']:.1f} s"
-    )
+    lines.append(f"{totals} ({summary['embedded']} chunks embedded) in {summary['seconds']:.1f} s")
     return lines
 
 
