@@ -139,13 +139,14 @@ def rebuild(
             new.close()
             home_layout.discard(home, folder)
             raise
+        new_collection = new.collection_name
         new.close()
         if old is not None:
             old.close()
         previous = home_layout.switch(home, folder)
         if previous != folder:
             home_layout.discard(home, previous)
-        if settings.chroma_url and old_collection and old_collection != new.collection_name:
+        if settings.chroma_url and old_collection and old_collection != new_collection:
             _drop_collection(settings, old_collection)
     finally:
         lock.release()
