@@ -15,7 +15,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator
@@ -171,6 +171,11 @@ class Assistant:
                 self._generators[mode] = self._factories[mode]()
             return self._generators[mode]
 
+    @property
+    def can_quote(self) -> bool:
+        """Whether extractive quotes can stand in for a model answer that failed the check."""
+        return "extractive" in self._factories
+
     def checker_for(self, mode: str) -> SupportCheck:
         """The checker a mode's answers are checked with (the eval re-checks with it too)."""
         return self.judge if mode == "extractive" else self.model_checker
@@ -202,6 +207,8 @@ class Assistant:
         question = clean_question(question)
         mode = mode or self.default_mode
         strict = self.settings.strict if strict is None else strict
+        if strict is None:
+            strict = mode != "extractive"
         language = detect_language(question)
         generator = self.generator(mode)
 
@@ -243,7 +250,21 @@ class Assistant:
         if verify == "model":
             checker = JudgeCheck(self.model_judge())
         checked = check_answer(raw, result.passages, checker, strict=strict)
-        if looks_like_refusal(raw) or not checked.sentences:
+        fallback = None
+        refused = looks_like_refusal(raw)
+        if not checked.sentences and not refused and mode != "extractive" and self.can_quote:
+            # Nothing the model wrote survived the check: the reader gets the quotes from the
+            # same passages, never an uncited or empty answer.
+            quotes = "".join(self.generator("extractive").stream(request))
+            fallback_checked = check_answer(quotes, result.passages, self.judge, strict=True)
+            if fallback_checked.sentences:
+                fallback = "the model's answer was not supported by the passages; quoting them"
+                checked = replace(
+                    fallback_checked,
+                    removed_unsupported=checked.removed_unsupported,
+                    removed=checked.removed,
+                )
+        if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Final(
                 self._refusal(question, standalone, result, mode, language, nearest, timings)
@@ -266,6 +287,8 @@ class Assistant:
             sentences=checked.sentences,
             nearest_sections=nearest,
             removed_unsupported=checked.removed_unsupported,
+            removed_sentences=checked.removed,
+            fallback=fallback,
         )
         yield Final(answer)
 

@@ -227,6 +227,7 @@ class CheckedAnswer:
     sentences: tuple[AnswerSentence, ...]
     citations: tuple[Citation, ...]
     removed_unsupported: int
+    removed: tuple[str, ...] = ()
 
 
 def check_answer(
@@ -239,6 +240,7 @@ def check_answer(
     citations: list[Citation] = []
     pieces: list[str] = []
     removed = 0
+    removed_texts: list[str] = []
     for sentence in parsed:
         valid = [m for m in sentence.markers if m in by_number]
         if not is_claim(sentence.text):
@@ -274,6 +276,7 @@ def check_answer(
         supported = support >= checker.threshold
         if not supported and strict:
             removed += 1
+            removed_texts.append(sentence.text)
             continue
         markers = tuple(valid)
         index = len(out_sentences)
@@ -310,4 +313,6 @@ def check_answer(
         if final and not final.endswith("\n"):
             final += joiner
         final += piece
-    return CheckedAnswer(final.strip(), tuple(out_sentences), tuple(citations), removed)
+    return CheckedAnswer(
+        final.strip(), tuple(out_sentences), tuple(citations), removed, tuple(removed_texts)
+    )

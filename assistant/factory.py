@@ -17,6 +17,7 @@ from assistant.support import SupportChecker
 from assistant.types import Generator, SupportJudge
 from ingest.embeddings import embeddings_from
 from ingest.errors import WhitepaperError
+from ingest.home import index_exists
 from ingest.index import Index
 from ingest.settings import Settings
 
@@ -128,7 +129,7 @@ def build_checker(
     the document's names (when an index exists), and the local model for the undecided band
     when ``use_model`` (default: when the default mode is the local model)."""
     embeddings = embeddings or embeddings_from(settings)
-    if index is None and settings.catalog_path.exists():
+    if index is None and index_exists(settings.home):
         index = Index(settings, embeddings)
     vocabulary = _latin_vocabulary(index) if index is not None else None
     if use_model is None:

@@ -244,7 +244,7 @@ _EN_QUANTIFIERS = {
     "sole": ("唯一", "仅"),
     "solely": ("仅", "只", "唯一"),
     "unique": ("唯一", "独"),
-    "first": ("首", "第一", "最早", "最先", "开创"),
+    "first": ("首", "第一", "最早", "最先", "开创", "先"),
     "earliest": ("最早", "首", "第一"),
     "all": ("所有", "全部", "一切", "均", "都", "全"),
     "every": ("所有", "每", "均", "都", "全"),
@@ -255,7 +255,9 @@ _EN_QUANTIFIERS = {
 }
 _EN_NOT = re.compile(r"n['’]t\b", re.I)
 _EN_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
-_CLAUSE_BREAK = re.compile(r"[，,；;：:]|(?<=\s)(?:and|but|while|whereas|which)\s", re.I)
+_CLAUSE_BREAK = re.compile(
+    r"[，；;：:]|,(?!\d{3}\b)|(?<=\s)(?:and|but|while|whereas|which)\s", re.I
+)
 _EN_STOP = frozenset(
     [
         "a",
@@ -564,20 +566,6 @@ def _term_problems(
     for term in _latin_terms(sentence, language):
         if _normal(term) not in norm_passage:
             problems.append(f"name {term} not in the passage")
-    if language == "en" and vocabulary:
-        # Capitalised words the document itself writes in Latin are names of the document.
-        first = True
-        for w in _EN_WORD.findall(sentence):
-            if (
-                not first
-                and w[0].isupper()
-                and w.lower() in vocabulary
-                and len(w) > 2
-                and _normal(w) not in norm_passage
-                and not _TRANSLATED.match(w)
-            ):
-                problems.append(f"name {w} not in the passage")
-            first = False
     for m in _QUOTED.finditer(sentence):
         quoted = next(g for g in m.groups() if g)
         if _CONTENT.search(quoted) and _normal(quoted) not in norm_passage:
@@ -613,6 +601,22 @@ def _anchors(
         if _CONTENT.search(quoted):
             found.append(re.escape(_normal(quoted)))
     return [re.compile(f) for f in dict.fromkeys(found)]
+
+
+def _anchored(units: Sequence[str], anchors: Sequence[re.Pattern[str]]) -> list[str]:
+    """The passage sentences that hold (nearly) all of a clause's anchors.
+
+    A clause's names and numbers must stand in one passage sentence; with four or more, one
+    may be missing (the document's own subject, e.g. "AIGC", is often only implied)."""
+    if not anchors:
+        return list(units)
+    normal = [_normal_unit(u) for u in units]
+    found = [sum(bool(a.search(n)) for a in anchors) for n in normal]
+    need = len(anchors) - (1 if len(anchors) >= 4 else 0)
+    best = max(found)
+    if best < need:
+        return []
+    return [u for u, f in zip(units, found, strict=True) if f == best]
 
 
 def _polarity_problems(clause: str, aligned: str, language: str) -> list[str]:
@@ -736,7 +740,7 @@ class SupportChecker:
             anchors = _anchors(clause, language, vocabulary)
             # A clause's numbers and names must all stand in the one sentence it aligns to:
             # a name taken from the passage's next sentence is a merged example.
-            candidates = [u for u in units if all(a.search(_normal_unit(u)) for a in anchors)]
+            candidates = _anchored(units, anchors)
             if not candidates:
                 return Verdict(
                     False,
@@ -749,8 +753,12 @@ class SupportChecker:
             aligned.append((clause, best_text, best, whole))
 
         polarity: list[str] = []
+        cross_lingual = language == "en" and bool(_CJK_RUN.search(passage))
         for clause, best_text, _, _ in aligned:
-            polarity += _polarity_problems(clause, best_text, language)
+            # Across languages the aligned sentence is a guess: polarity words are looked up
+            # in the whole passage instead.
+            against = passage if cross_lingual else best_text
+            polarity += _polarity_problems(clause, against, language)
         if polarity:
             return Verdict(False, 0.05, tuple(dict.fromkeys(polarity)), "polarity")
 

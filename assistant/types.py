@@ -204,6 +204,11 @@ class Answer:
     nearest_sections: tuple[str, ...] = ()
     notice: str | None = None
     removed_unsupported: int = 0
+    #: The sentences strict checking removed (shown to the reader, marked, never as fact).
+    removed_sentences: tuple[str, ...] = ()
+    #: Set when the model's answer had nothing the checker accepted and the reader gets the
+    #: extractive answer built from the same passages instead.
+    fallback: str | None = None
 
     def __repr__(self) -> str:
         return f"Answer(mode={self.mode!r}, refused={self.refused}, text={_short(self.text)!r})"
@@ -223,6 +228,8 @@ class Answer:
             "timings": asdict(self.timings),
             "notice": self.notice,
             "removed_unsupported": self.removed_unsupported,
+            "removed_sentences": list(self.removed_sentences),
+            "fallback": self.fallback,
         }
 
 

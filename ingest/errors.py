@@ -27,3 +27,11 @@ class ModelUnavailable(WhitepaperError):
 
 class DocumentNotFound(WhitepaperError):
     """A document id given by the user is not in the index."""
+
+
+class IndexBusy(WhitepaperError):
+    """Another writer holds the index and the caller asked not to wait."""
+
+
+class IndexDamaged(WhitepaperError):
+    """A file of the index cannot be read: the message names it and says to run the doctor."""

@@ -15,9 +15,9 @@ from langchain_core.embeddings import Embeddings
 from ingest.chunker import Chunker
 from ingest.clean import clean_pages
 from ingest.errors import IngestError
-from ingest.index import Index
+from ingest.index import DocumentRecord, Index
 from ingest.loaders import SourceFile, expand_paths, inspect, open_pdf, read_text_pages
-from ingest.model import Chunk, CleanDocument, RawPage
+from ingest.model import Chunk, CleanDocument, Footnote, RawPage
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,15 +111,20 @@ class Ingestor:
         embeddings: Embeddings,
         index: Index | None = None,
         progress: Progress = _no_progress,
+        wait: bool = True,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings
         self.index = index or Index(settings, embeddings, create=True)
         self.chunker = Chunker(settings.chunk_target, settings.chunk_max)
         self.progress = progress
+        self.wait = wait
 
     def ingest(self, paths: Sequence[Path]) -> IngestReport:
-        """Ingest every file (folders expanded); a bad file is reported and skipped."""
+        """Ingest every file (folders expanded); a bad file is reported and skipped.
+
+        The whole batch holds the index's write lock (``wait=False``: ``IndexBusy`` when
+        another writer has it)."""
         started = time.perf_counter()
         report = IngestReport()
         files, problems = expand_paths(list(paths))
@@ -127,29 +132,73 @@ class Ingestor:
             report.outcomes.append(
                 FileOutcome(str(path), None, "failed", error=f"{path}: {problem}")
             )
-        changed = False
-        for path in files:
-            outcome = self._ingest_file(path)
-            report.outcomes.append(outcome)
-            changed = changed or outcome.status in ("new", "replaced")
-            if outcome.error:
-                log.warning("skipped %s", outcome.error)
-        # Tidy up on every run, not only after a change: a run killed after switching the
-        # catalog left the replaced version's chunks behind, and this run finds "unchanged".
-        gone = self.index.collect_garbage()
-        if gone:
-            log.info("removed %d chunks of replaced document versions", gone)
-        if changed or gone or not self.index.bm25_path.exists():
-            self.index.refresh_bm25()
+        with self.index.writing(self.wait):
+            if self.index.meta("pipeline") is None:
+                self.index.set_meta("pipeline", str(PIPELINE_VERSION))
+            changed = False
+            for path in files:
+                outcome = self.ingest_file(path)
+                report.outcomes.append(outcome)
+                changed = changed or outcome.status in ("new", "replaced")
+                if outcome.error:
+                    log.warning("skipped %s", outcome.error)
+            # Tidy up on every run, not only after a change: a run killed after switching the
+            # catalog left the replaced version's chunks behind, and this run finds "unchanged".
+            gone = self.index.collect_garbage()
+            if gone:
+                log.info("removed %d chunks of replaced or unfinished document versions", gone)
+            if changed or gone or not self.index.bm25_path.exists():
+                self.index.refresh_bm25()
         report.seconds = time.perf_counter() - started
         return report
+
+    def ingest_pages(
+        self, record: DocumentRecord, pages: Sequence[tuple[int, str, str, list[str]]]
+    ) -> FileOutcome:
+        """Ingest a catalogued document again from the page text the catalog keeps (for a
+        document whose source file is gone). Needs the write lock (``Index.writing``)."""
+        started = time.perf_counter()
+        raw = [RawPage(index=i, text=text, label=label) for i, label, text, _ in pages]
+        doc = clean_pages(
+            raw,
+            doc_id=record.doc_id,
+            title=record.title,
+            source_file=record.source_file,
+            content_hash=version_hash(f"pages:{record.content_hash}", self.settings),
+            strip_furniture=False,
+            markdown=record.source_file.lower().endswith((".md", ".markdown")),
+        )
+        notes = []
+        for i, _, _, page_notes in pages:
+            for note in page_notes:
+                number, _, text = note.partition("] ")
+                if number.startswith("[") and number[1:].isdigit():
+                    notes.append(Footnote(int(number[1:]), text, i))
+        doc = replace(doc, footnotes=tuple(notes))
+        chunks = self.chunker.chunk(doc)
+        if not chunks:
+            raise IngestError(f"{record.doc_id}: the catalog keeps no text of it to re-ingest")
+        current = self.index.document(record.doc_id)
+        embedded, embed_seconds = self._store(chunks)
+        self.index.activate(doc, chunks)
+        return FileOutcome(
+            record.source_file,
+            record.doc_id,
+            "replaced" if current else "new",
+            len(doc.pages),
+            len(chunks),
+            embedded,
+            seconds=time.perf_counter() - started,
+            embed_seconds=embed_seconds,
+        )
 
     def source(self, path: Path) -> SourceFile:
         """Check a file and identify its version (see ``version_of``)."""
         source = inspect(path)
         return replace(source, content_hash=version_hash(source.content_hash, self.settings))
 
-    def _ingest_file(self, path: Path) -> FileOutcome:
+    def ingest_file(self, path: Path) -> FileOutcome:
+        """Ingest one file (a bad file is a ``failed`` outcome). Needs the write lock."""
         started = time.perf_counter()
         try:
             source = self.source(path)

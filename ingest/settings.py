@@ -78,7 +78,9 @@ class Settings(BaseSettings):
 
     # Generation.
     mode: Mode = "auto"
-    strict: bool = False
+    #: Remove sentences the checker rejects. ``None``: on in the LLM modes (a model may write
+    #: what no passage says), off in extractive mode (it only quotes).
+    strict: bool | None = None
     llm_threads: int = 2
     llm_ctx: int = 4096
     llm_max_tokens: int = 320
@@ -98,14 +100,6 @@ class Settings(BaseSettings):
     # UI.
     ui_user: str | None = None
     ui_password: SecretStr | None = None
-
-    @property
-    def chroma_dir(self) -> Path:
-        return self.home / "chroma"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.home / "catalog.sqlite"
 
     def refusal_threshold(self, language: str) -> float | None:
         """The calibrated threshold for the embedding model and question language, if any."""

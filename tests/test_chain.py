@@ -368,11 +368,30 @@ def test_looks_like_refusal_only_reads_the_opening() -> None:
     assert not looks_like_refusal("甲" * 100 + "没有提到")
 
 
-def test_an_answer_with_no_claim_left_is_a_refusal(make: AssistantMaker) -> None:
+def test_an_answer_with_no_claim_left_is_a_refusal_without_quotes_to_fall_back_on(
+    make: AssistantMaker,
+) -> None:
     answer = make({"fake": lambda: FakeGenerator("月球是由奶酪构成的【1】。")}).ask(
         "生成对抗网络由什么组成？", strict=True
     )
     assert answer.refused and answer.text.startswith(REFUSAL["zh"])
+
+
+def test_when_nothing_the_model_wrote_survives_the_reader_gets_the_quotes(
+    make: AssistantMaker, index: Index
+) -> None:
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator("月球是由奶酪构成的【1】。"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    answer = assistant.ask("生成对抗网络由什么组成？")  # strict by default in a model mode
+    assert not answer.refused and answer.fallback
+    assert answer.citations and all(s.supported and s.markers for s in answer.sentences)
+    assert answer.removed_sentences == ("月球是由奶酪构成的。",)
+    assert "奶酪" not in answer.text
+    assert answer.to_json()["removed_sentences"] == ["月球是由奶酪构成的。"]
 
 
 # -- strict mode and judges ------------------------------------------------------------------
@@ -381,20 +400,21 @@ def test_an_answer_with_no_claim_left_is_a_refusal(make: AssistantMaker) -> None
 def test_strict_mode_removes_unsupported_sentences(make: AssistantMaker) -> None:
     raw = f"{GAN_PARTS[:-1]}【1】。生成对抗网络诞生于 2030 年【1】。"
     assistant = make({"fake": lambda: FakeGenerator(raw)})
-    loose = assistant.ask("生成对抗网络由什么组成？")
+    loose = assistant.ask("生成对抗网络由什么组成？", strict=False)
     assert [s.supported for s in loose.sentences] == [True, False]
     assert "2030" in loose.text and loose.removed_unsupported == 0
 
-    strict = assistant.ask("生成对抗网络由什么组成？", strict=True)
+    strict = assistant.ask("生成对抗网络由什么组成？")  # the default in a model mode
     assert [s.text for s in strict.sentences] == [GAN_PARTS]
     assert strict.removed_unsupported == 1 and "2030" not in strict.text
+    assert strict.removed_sentences == ("生成对抗网络诞生于 2030 年。",)
 
 
 def test_strict_comes_from_settings_unless_given(make: AssistantMaker) -> None:
     raw = f"{GAN_PARTS[:-1]}【1】。生成对抗网络诞生于 2030 年【1】。"
-    assistant = make({"fake": lambda: FakeGenerator(raw)}, strict=True)
-    assert assistant.ask("生成对抗网络由什么组成？").removed_unsupported == 1
-    assert assistant.ask("生成对抗网络由什么组成？", strict=False).removed_unsupported == 0
+    assistant = make({"fake": lambda: FakeGenerator(raw)}, strict=False)
+    assert assistant.ask("生成对抗网络由什么组成？").removed_unsupported == 0
+    assert assistant.ask("生成对抗网络由什么组成？", strict=True).removed_unsupported == 1
 
 
 def test_verify_model_uses_the_model_judge(make: AssistantMaker) -> None:
@@ -503,6 +523,7 @@ def test_the_answer_serialises_to_the_documented_json(make: AssistantMaker) -> N
     assert list(data) == [
         "question", "standalone_question", "text", "refused", "mode", "language", "citations",
         "sentences", "passages", "nearest_sections", "timings", "notice", "removed_unsupported",
+        "removed_sentences", "fallback",
     ]  # fmt: skip
     assert data["citations"][0]["section"] == " › ".join(data["citations"][0]["section_path"])
     assert [p["number"] for p in data["passages"]] == list(range(1, len(data["passages"]) + 1))

@@ -72,8 +72,11 @@ def test_remove_and_rebuild_on_the_server(server_cli, tmp_path):
     rebuilt = server_cli.run("ingest", "--rebuild", "--json", "--no-progress", str(a))
     assert rebuilt.returncode == 0, rebuilt.stderr
     fresh = server_index(server_cli)
-    assert {c.doc_id for c in fresh.chunks()} == {"a.pdf"}
-    assert fresh.collection.count() == len(fresh.chunks()), "the old collection was dropped"
+    assert {c.doc_id for c in fresh.chunks()} == {"a.pdf", "b.pdf"}, "the library is kept"
+    assert fresh.collection.count() == len(fresh.chunks())
+    assert fresh.collection_name != index.collection_name, "built beside, in its own collection"
+    names = {c.name for c in fresh._client.list_collections()}
+    assert index.collection_name not in names, "the old collection was dropped"
 
 
 def test_an_unreachable_server_is_one_clear_line(cli, tmp_path):

@@ -149,7 +149,8 @@ def test_reads_see_only_the_active_version(hash_settings, tmp_path, doc_path):
     index = open_index(hash_settings)
     ingestor = Ingestor(hash_settings, index.embeddings, index)
     half = ingestor.chunker.chunk(ingestor.read(ingestor.source(doc_path)))[:3]
-    ingestor._store(half)  # written, catalog not switched
+    with index.writing():
+        ingestor._store(half)  # written, catalog not switched
 
     assert [c.id for c in index.chunks()] == old
     assert set(index.get_chunks([c.id for c in half])) == set()
@@ -176,8 +177,9 @@ def test_the_next_run_collects_garbage_a_killed_switch_left(hash_settings, tmp_p
     ingestor = Ingestor(hash_settings, index.embeddings, index)
     doc = ingestor.read(ingestor.source(doc_path))
     chunks = ingestor.chunker.chunk(doc)
-    ingestor._store(chunks)
-    index.activate(doc, chunks)  # ... and the process dies here
+    with index.writing():
+        ingestor._store(chunks)
+        index.activate(doc, chunks)  # ... and the process dies here
     assert index.collection.count() == old_count + len(chunks)
     assert [c.id for c in index.chunks()] == [c.id for c in chunks]
 
@@ -282,7 +284,8 @@ def test_reads_are_paged_and_bm25_keeps_the_chunk_order(hash_settings, tmp_path,
     assert index.refresh_bm25().ids == ordered
     saved = Bm25Index.load(index.bm25_path)
     assert saved is not None and saved[0].ids == ordered
-    assert index.collect_garbage() == 0
+    with index.writing():
+        assert index.collect_garbage() == 0
     assert counting.rows and max(counting.rows) <= 3
 
 
@@ -306,10 +309,11 @@ def test_garbage_is_collected_a_page_at_a_time(hash_settings, tmp_path, doc_path
 
 
 def test_a_bm25_json_of_an_older_version_is_replaced(hash_settings, tmp_path):
-    hash_settings.home.mkdir(parents=True)
-    legacy = hash_settings.home / "bm25.json"
+    first = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    ingest(hash_settings, first)
+    legacy = open_index(hash_settings).folder / "bm25.json"
     legacy.write_text('{"format": 1, "fingerprint": "x", "ids": [], "postings": {}}')
-    path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)], footer_numbers=True)
+    path = pf.make_cjk_pdf(tmp_path / "b.pdf", [pf.aigc_lines(10, 5)], footer_numbers=True)
     ingest(hash_settings, path)
     assert not legacy.exists()
     assert open_index(hash_settings).bm25().ids == chunk_ids(hash_settings)

@@ -142,14 +142,16 @@ def test_another_embedding_than_the_index_was_built_with(indexed, tmp_path):
     assert result.exit_code == 1
     assert "'hash:64'" in result.stderr and "ingest --rebuild" in result.stderr
 
-    # --rebuild wipes the index (a subprocess: the embedded Chroma folder is deleted).
+    # --rebuild re-embeds every document into a new index beside the old one, then switches.
     good = tmp_path / "good.pdf"
     done = indexed.run(
         "ingest", "--rebuild", "--json", "--no-progress", str(good),
         env={"WHITEPAPER_EMBEDDING": "hash:32"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["new"] == 1
+    report = json.loads(done.stdout)
+    assert (report["new"], report["unchanged"], report["documents"]) == (1, 1, 2)
+    assert [d["source"] for d in report["rebuilt"]] == ["file"]
     stats = indexed.invoke("stats", "--json", env={"WHITEPAPER_EMBEDDING": "hash:32"})
     assert json.loads(stats.stdout)["embedding"] == "hash:32"
 
@@ -205,7 +207,9 @@ def test_stats_json_shape(bundled_index):
     stats = json.loads(cli.invoke("stats", "--json").stdout)
     assert stats["home"] == str(cli.home)
     assert stats["embedding"] == "hash:64"
-    assert stats["chroma"] == str(cli.home / "chroma")
+    assert Path(stats["index"]).parent == cli.home
+    assert stats["chroma"] == str(Path(stats["index"]) / "chroma")
+    assert stats["stored_chunks"] == 126
     [doc] = stats["documents"]
     assert set(doc) == {
         "doc_id", "title", "source_file", "content_hash", "pages", "chunks", "page_labels"

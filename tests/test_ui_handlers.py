@@ -104,9 +104,11 @@ def test_views_clear_the_box_stream_the_text_then_move_the_answer_to_the_transcr
     [exchange] = last.session.exchanges
     assert f'id="wp-ex-{exchange.id}"' in last.transcript
     assert f'id="wp-card-{exchange.id}-1"' in last.transcript
-    assert 'class="wp-unsupported"' in last.transcript  # the invented 2030 claim
+    # Strict by default in a model mode: the invented 2030 claim is removed, shown marked.
+    assert 'class="wp-removed"' in last.transcript
+    assert "AIGC 将在 2030 年取代所有作者。" in last.transcript
     assert last.answer is not None and last.answer["mode"] == "local"
-    assert last.answer["unsupported"] == ["AIGC 将在 2030 年取代所有作者。"]
+    assert last.answer["unsupported"] == []
     assert last.answer["citations"][0]["marker"] == 1
 
 

@@ -186,7 +186,7 @@ def build_ui(
                         elem_id="wp-top-k",
                     )
                     strict = gr.Checkbox(
-                        value=assistant.settings.strict,
+                        value=assistant.settings.strict is not False,
                         label="Strict verification: drop unsupported sentences · 严格核验",
                         elem_id="wp-strict",
                     )
@@ -521,6 +521,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860) -> N
     # Gradio keeps uploads in its cache folder: keep that under the index home too.
     os.environ["GRADIO_TEMP_DIR"] = str((settings.home / "ui-uploads").resolve())
     assistant = build_assistant(settings)
+    assistant.index.check_store()  # a damaged store: one line naming it, before serving
     warmup = Warmup(assistant)
     demo = build_ui(assistant, warmup=warmup)
     launch(demo, settings, host=host, port=port, prevent_thread_lock=True)

@@ -97,8 +97,13 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Delete the index first and ingest from scratch.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Re-ingest every document into a new index beside the live one, then switch to it.",
+)
 @click.option("--keep-headers", is_flag=True, help="Do not strip running headers/page numbers.")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another ingest is writing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 @click.pass_obj
@@ -107,10 +112,15 @@ def ingest(
     paths: tuple[Path, ...],
     rebuild: bool,
     keep_headers: bool,
+    no_wait: bool,
     as_json: bool,
     no_progress: bool,
 ) -> None:
     """Index PDFs, .txt or .md files (default: the bundled white paper).
+
+    One writer at a time: a second ingest waits for the first (with --no-wait it fails).
+    --rebuild re-ingests every catalogued document (from its file, or from the page text the
+    catalog keeps when the file is gone) into a new index, and switches to it when done.
 
     \b
     Examples:
@@ -119,61 +129,81 @@ def ingest(
       whitepaper ingest --rebuild          # after changing WHITEPAPER_EMBEDDING
     """
     from ingest.embeddings import embeddings_from
+    from ingest.home import index_exists
     from ingest.index import Index
     from ingest.pipeline import Ingestor
+    from ingest.rebuild import needs_rebuild
+    from ingest.rebuild import rebuild as rebuild_index
 
     if keep_headers:
         settings = settings.model_copy(update={"strip_headers": False})
-    targets = list(paths) or [BUNDLED_PDF]
     bars = _Bars(enabled=not no_progress)
     with _user_errors():
         embeddings = embeddings_from(settings)
-        if rebuild:
-            _wipe(settings)
-        index = Index(settings, embeddings, create=True)
+        reason = None if rebuild else needs_rebuild(settings, embeddings)
+        if reason:
+            logging.getLogger(__name__).warning("%s: rebuilding every document", reason)
         try:
-            report = Ingestor(settings, embeddings, index, progress=bars).ingest(targets)
+            if rebuild or reason:
+                fresh = not paths and not index_exists(settings.home)
+                result = rebuild_index(
+                    settings,
+                    embeddings,
+                    [BUNDLED_PDF] if fresh else list(paths),
+                    wait=not no_wait,
+                    progress=bars,
+                )
+                failed, summary = result.failed, result.to_json()
+            else:
+                index = Index(settings, embeddings, create=True)
+                try:
+                    ingestor = Ingestor(settings, embeddings, index, bars, wait=not no_wait)
+                    report = ingestor.ingest(list(paths) or [BUNDLED_PDF])
+                finally:
+                    index.close()
+                failed, summary = report.failed, report.to_json()
         finally:
             bars.close()
-            index.close()
-    summary = report.to_json()
-    lines = [
-        f"{summary['documents']} document(s), {summary['pages']} pages, {summary['chunks']} chunks "
-        f"({summary['new']} new, {summary['replaced']} replaced, {summary['unchanged']} unchanged; "
-        f"{summary['embedded']} chunks embedded) in {summary['seconds']:.1f} s"
-    ]
-    lines += [f"failed: {o.error}" for o in report.failed]
-    _emit(as_json, summary, "\n".join(lines))
-    if report.failed:
-        for outcome in report.failed if as_json else []:
+    _emit(
+        as_json, summary, "\n".join(_ingest_lines(summary) + [f"failed: {o.error}" for o in failed])
+    )
+    if failed:
+        for outcome in failed if as_json else []:
             click.echo(f"Error: {outcome.error}", err=True)
         sys.exit(1)
 
 
-def _wipe(settings: Settings) -> None:
-    """Delete the catalog, the BM25 file and the Chroma collection of this home."""
-    import shutil
-
-    from ingest.index import open_chroma_client
-
-    if settings.chroma_url:
-        client = open_chroma_client(settings)
-        try:
-            client.delete_collection(settings.collection)
-        except Exception:
-            logging.getLogger(__name__).debug("no collection to delete")
-    names = ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "bm25.npz", "bm25.json")
-    for name in names:  # bm25.json: the BM25 file of homes built before bm25.npz
-        (settings.home / name).unlink(missing_ok=True)
-    if settings.chroma_dir.exists():
-        shutil.rmtree(settings.chroma_dir)
+def _ingest_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary of an ingest or a rebuild, as the lines a person reads."""
+    totals = (
+        f"{summary['documents']} document(s), {summary['pages']} pages, {summary['chunks']} chunks"
+    )
+    if "rebuilt" not in summary:
+        return [
+            f"{totals} ({summary['new']} new, {summary['replaced']} replaced, "
+            f"{summary['unchanged']} unchanged; {summary['embedded']} chunks embedded) "
+            f"in {summary['seconds']:.1f} s"
+        ]
+    lines = [
+        f"rebuilt {len(summary['rebuilt'])} catalogued document(s) beside the live index and "
+        f"switched to it: {summary['from_file']} from their files, {summary['from_pages']} "
+        "from the page text the catalog keeps"
+    ]
+    lines += [
+        f"  {d['doc_id']}: from "
+        + ("its file" if d["source"] == "file" else f"the catalog's pages ({d['path']} is gone)")
+        for d in summary["rebuilt"]
+    ]
+    lines.append(f"{totals} ({summary['embedded']} chunks embedded) in {summary['seconds']:.1f} s")
+    return lines
 
 
 @main.command()
 @click.argument("doc")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another ingest is writing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the removed document as JSON.")
 @click.pass_obj
-def remove(settings: Settings, doc: str, as_json: bool) -> None:
+def remove(settings: Settings, doc: str, no_wait: bool, as_json: bool) -> None:
     """Remove a document (by its id, the file name) from the index.
 
     \b
@@ -182,7 +212,7 @@ def remove(settings: Settings, doc: str, as_json: bool) -> None:
     """
     with _user_errors():
         index = _index(settings)
-        record = index.remove(doc)
+        record = index.remove(doc, wait=not no_wait)
     _emit(as_json, record.to_json(), f"removed {record.doc_id} ({record.n_chunks} chunks)")
 
 
@@ -199,10 +229,13 @@ def stats(settings: Settings, as_json: bool) -> None:
     with _user_errors():
         index = _index(settings)
         docs = index.documents()
+        stored = index.check_store()
     payload = {
         "home": str(settings.home),
+        "index": str(index.folder),
         "embedding": index.embedding,
-        "chroma": settings.chroma_url or str(settings.chroma_dir),
+        "chroma": settings.chroma_url or str(index.chroma_dir),
+        "stored_chunks": stored,
         "documents": [d.to_json() for d in docs],
     }
     text = (
@@ -214,6 +247,42 @@ def stats(settings: Settings, as_json: bool) -> None:
         or "the index is empty"
     )
     _emit(as_json, payload, text)
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Fix what is found, losing no document.")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another ingest is writing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_obj
+def doctor(settings: Settings, repair: bool, no_wait: bool, as_json: bool) -> None:
+    """Check the index (catalog, vector store, BM25 file) and, with --repair, fix it.
+
+    \b
+    Examples:
+      whitepaper doctor
+      whitepaper doctor --repair --json
+    """
+    from ingest import doctor as checks
+    from ingest.embeddings import embeddings_from
+
+    with _user_errors():
+        embeddings = embeddings_from(settings)
+        if repair:
+            report = checks.repair(settings, embeddings, wait=not no_wait)
+        else:
+            report = checks.examine(settings, embeddings)
+    lines = [f"{f.part}: {f.file}: {f.problem}" for f in report.findings]
+    lines += [f"repaired: {r}" for r in report.repairs]
+    lines += [f"still wrong: {f.part}: {f.file}: {f.problem}" for f in report.remaining]
+    if report.healthy:
+        lines.append(
+            f"healthy: {report.documents} document(s), {report.chunks} chunks in {report.folder}"
+        )
+    elif not repair:
+        lines.append("run `whitepaper doctor --repair` to fix this")
+    _emit(as_json, report.to_json(), "\n".join(lines))
+    if not report.healthy:
+        sys.exit(1)
 
 
 @main.command()
@@ -304,7 +373,11 @@ _MODE = click.Choice(["extractive", "local", "openai"])
     default=None,
     help='JSON list of {"role", "content"} turns before this question.',
 )
-@click.option("--strict", is_flag=True, help="Remove sentences no passage supports.")
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Remove sentences no passage supports (default: on in the LLM modes).",
+)
 @click.option(
     "--verify",
     type=click.Choice(["checker", "model"]),
@@ -320,7 +393,7 @@ def ask(
     question: str,
     mode: str | None,
     history_file: Path | None,
-    strict: bool,
+    strict: bool | None,
     verify: str,
     doc: str | None,
     top_k: int | None,
@@ -367,9 +440,13 @@ def ask(
 
 @main.command()
 @click.option("--mode", type=_MODE, default=None, help="Generator (default: local if installed).")
-@click.option("--strict", is_flag=True, help="Remove sentences no passage supports.")
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Remove sentences no passage supports (default: on in the LLM modes).",
+)
 @click.pass_obj
-def chat(settings: Settings, mode: str | None, strict: bool) -> None:
+def chat(settings: Settings, mode: str | None, strict: bool | None) -> None:
     """A terminal conversation with history and streamed answers (Ctrl-D to quit).
 
     \b

@@ -78,7 +78,7 @@ class AskOptions:
 
     mode: str
     top_k: int | None = None
-    strict: bool = False
+    strict: bool | None = None
     doc_id: str | None = None
 
 

@@ -57,7 +57,8 @@ class LibraryResult:
 
 
 class Library:
-    """Adds and removes documents of the assistant's index (one operation at a time)."""
+    """Adds and removes documents of the assistant's index (one writer at a time, with the
+    CLI's ingests too: each change holds the index's write lock)."""
 
     def __init__(self, assistant: Assistant, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
         self.assistant = assistant
@@ -104,7 +105,9 @@ class Library:
             self.check_upload(upload, name)
         except IngestError as exc:
             return LibraryResult(False, str(exc))
-        with self._lock:
+        # The whole change (the stored copy and its ingest) holds the index's write lock: a
+        # CLI ingest or another UI beside this one waits, and this upload waits for them.
+        with self._lock, self.assistant.index.writing():
             staging = self.folder / ".staging" / uuid.uuid4().hex
             staging.mkdir(parents=True, exist_ok=True)
             try:
@@ -142,7 +145,7 @@ class Library:
         """Remove a document from the index, and its stored upload if the library holds one."""
         from ingest.errors import DocumentNotFound
 
-        with self._lock:
+        with self._lock, self.assistant.index.writing():
             try:
                 record = self.assistant.index.remove(doc_id)
             except DocumentNotFound as exc:

@@ -180,9 +180,19 @@ def render_answer(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
                 "cited passages are marked · 标记的句子未得到引文支持</div>"
             )
         if answer.removed_unsupported:
+            removed = "".join(
+                f'<li class="wp-removed">{esc(text)}</li>' for text in answer.removed_sentences
+            )
             parts.append(
-                f'<div class="wp-warning">{answer.removed_unsupported} unsupported sentence(s) '
-                "removed (strict verification) · 已删除未获支持的句子</div>"
+                f'<details class="wp-warning"><summary>{answer.removed_unsupported} sentence(s) '
+                "the passages do not support were removed · 已删除未获支持的句子</summary>"
+                f"<ul>{removed}</ul></details>"
+            )
+        if answer.fallback:
+            parts.append(
+                '<div class="wp-notice">The model\'s answer was not supported by the passages: '
+                "these are the passages' own sentences · "
+                "模型的回答未获引文支持，以下为原文摘录</div>"
             )
     if answer.notice:
         parts.append(f'<div class="wp-notice">{esc(answer.notice)}</div>')
