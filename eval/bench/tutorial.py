@@ -153,6 +153,8 @@ class TutorialPipeline:
 
     def ingest(self, pdf: Path) -> TutorialIngestReport:
         """Load, split, embed and store ``pdf`` in a new collection."""
+        from chromadb.config import Settings as ChromaSettings
+
         _, chroma_class = _langchain_parts()
         started = time.perf_counter()
         embedded_before = self.embeddings.document_seconds
@@ -163,6 +165,8 @@ class TutorialPipeline:
             self.embeddings,
             collection_name=self.collection_name,
             persist_directory=str(self.persist_dir),
+            # The project's one change to the defaults: no telemetry call (as in ingest/).
+            client_settings=ChromaSettings(anonymized_telemetry=False),
         )
         self._retriever = self._store.as_retriever(search_kwargs={"k": self.k})
         return TutorialIngestReport(
