@@ -420,8 +420,8 @@ class GitState:
 
     commit: str | None
     dirty: bool | None
-    #: ``git status --porcelain`` lines (status and path) when dirty.
-    changes: tuple[str, ...] = ()
+    #: ``git status --porcelain`` lines (status and path); None: not recorded (format 1).
+    changes: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         if self.commit is None:
@@ -430,7 +430,7 @@ class GitState:
             return f"commit `{self.commit}`, tree state not recorded"
         if not self.dirty:
             return f"commit `{self.commit}`, clean tree"
-        if not self.changes:
+        if self.changes is None:
             return f"commit `{self.commit}` with uncommitted changes (files not recorded)"
         return f"commit `{self.commit}` with uncommitted changes in {len(self.changes)} file(s)"
 
