@@ -218,7 +218,14 @@ def test_targets_say_by_how_much_they_are_met_or_missed():
     assert got["quality_hit@5"].met is (ours > tut)  # type: ignore[operator]
     assert got["quality_hit@5"].limit == f"> {tut:.3f} (tutorial)"
     assert got["local_total_p50"].met is None
-    page = render_markdown(replace(results, targets=tuple(got.values())))
+    checked = replace(results, targets=tuple(got.values()))
+    lines = run.console_lines(checked)
+    assert (
+        "✗ retrieval p50, warm (200 queries, zh+en): 30 ms (≤ 25 ms; missed by 5 ms (+20%))"
+        in lines
+    )
+    assert f"✓ hit@5 ahead of the tutorial (dev set, 138 answerable): {ours:g} (" in lines[9]
+    page = render_markdown(checked)
     assert "| retrieval p50, warm (200 queries, zh+en) | ≤ 25 ms | 30 ms | ❌ |" in page
     assert "## Scale\n\nNot run" in page and "| retrieval p50 (ms) | 30.0 [" in page
 

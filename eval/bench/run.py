@@ -195,7 +195,8 @@ def console_lines(results: BenchResults) -> list[str]:
     for t in results.targets:
         mark = "✓" if t.met else "✗" if t.met is False else "·"
         value = "—" if t.value is None else f"{t.value:g}"
-        lines.append(f"{mark} {t.label}: {value} {t.unit} ({t.limit}; {t.margin})")
+        measured = f"{value} {t.unit}".rstrip()
+        lines.append(f"{mark} {t.label}: {measured} ({t.limit}; {t.margin})")
     lines += [f"section {s.name}: {s.reason}" for s in results.failed]
     return lines
 
