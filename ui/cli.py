@@ -824,7 +824,15 @@ def bench(
       whitepaper bench --only quality,retrieval --runs 5
       whitepaper bench --only scale --scale     # the synthetic 55/500/2,000-page series
     """
-    from eval.bench.run import BenchConfig, parse_pages, parse_sections, run_bench, write_results
+    from eval.bench.results import to_json
+    from eval.bench.run import (
+        BenchConfig,
+        console_lines,
+        parse_pages,
+        parse_sections,
+        run_bench,
+        write_results,
+    )
 
     with _user_errors():
         config = BenchConfig(
@@ -840,21 +848,10 @@ def bench(
             profile_all=profile_all,
         )
         results = run_bench(settings, config)
-        json_path, md_path = write_results(results, out_dir)
-    merged = json.loads(json_path.read_text(encoding="utf-8"))
-    lines = [
-        f"{'✓' if t['met'] else '✗' if t['met'] is False else '·'} {t['label']}: "
-        f"{t['value'] if t['value'] is not None else '—'} {t['unit']} ({t['limit']}; {t['margin']})"
-        for t in merged["targets"]
-    ]
-    failed = [
-        f"section {k}: {v.get('error')}"
-        for k, v in results["sections"].items()
-        if v.get("status") == "error"
-    ]
-    lines += [*failed, f"wrote {json_path} and {md_path}"]
-    _emit(as_json, merged, "\n".join(lines))
-    if failed:
+        merged, json_path, md_path = write_results(results, out_dir)
+    lines = [*console_lines(merged), f"wrote {json_path} and {md_path}"]
+    _emit(as_json, to_json(merged), "\n".join(lines))
+    if results.failed:
         sys.exit(1)
 
 

@@ -1,9 +1,9 @@
 """Measuring tools of the benchmark: summaries, timers, memory, child processes, a Chroma server.
 
-Nothing here knows the assistant; ``eval.bench.run`` decides what to measure. Timings on a
-shared machine are noisy, so every figure is kept per run and summarised as a median with its
-min and max (:func:`summarize`), and wall time is paired with CPU time where that helps tell
-"slow" from "descheduled".
+Nothing here knows the assistant; the sections (``eval.bench.sections``) decide what to
+measure. Wall time is paired with CPU time where that helps tell "slow" from "descheduled".
+:class:`StageClock` times the stages of a real call at the public methods of its parts, so no
+stage is timed by re-implementing the code that calls it.
 """
 
 from __future__ import annotations
@@ -23,53 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from eval.bench.figures import Profile
 
 MIB = 1024 * 1024
-
-
-# -- numbers ---------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (linear interpolation), or None for no values."""
-    if not values:
-        return None
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
-
-
-def summarize(values: Sequence[float | None], digits: int = 3) -> dict[str, Any]:
-    """Median, min and max of per-run figures (None values are dropped) and how many runs."""
-    kept = [float(v) for v in values if v is not None]
-    if not kept:
-        return {"median": None, "min": None, "max": None, "n": 0}
-    return {
-        "median": round(float(np.median(kept)), digits),
-        "min": round(min(kept), digits),
-        "max": round(max(kept), digits),
-        "n": len(kept),
-    }
-
-
-def latency_stats(samples_ms: Sequence[float]) -> dict[str, Any]:
-    """p50/p95/mean of one run's latencies in milliseconds."""
-    return {
-        "p50": _round(percentile(samples_ms, 50)),
-        "p95": _round(percentile(samples_ms, 95)),
-        "mean": _round(float(np.mean(samples_ms)) if samples_ms else None),
-        "count": len(samples_ms),
-    }
-
-
-def summarize_runs(
-    runs: Sequence[Mapping[str, Any]], keys: Sequence[str] = ("p50", "p95")
-) -> dict[str, Any]:
-    """For per-run stats dicts: ``{key: summarize(run[key] for run in runs)}``."""
-    return {key: summarize([r.get(key) for r in runs], digits=2) for key in keys}
-
-
-def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 # -- timers ----------------------------------------------------------------------------------
@@ -332,36 +288,15 @@ def chroma_server(chroma: str, path: Path, timeout: float = 90) -> Iterator[Chro
 # -- profiles --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Profile:
-    """A pyinstrument profile of one path: where it was written and its time per stage."""
-
-    path: str
-    seconds: float
-    stages: dict[str, float]
-
-    @property
-    def slowest(self) -> str | None:
-        return max(self.stages, key=lambda k: self.stages[k]) if self.stages else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.path,
-            "seconds": round(self.seconds, 3),
-            "stages_s": {k: round(v, 3) for k, v in self.stages.items()},
-            "slowest_stage": self.slowest,
-        }
-
-
 @contextmanager
 def profiled(
     out: Path, stages: Mapping[str, str], interval: float = 0.001
 ) -> Iterator[list[Profile]]:
     """Profile the block with pyinstrument; write a text report to ``out``.
 
-    ``stages`` maps function names (``"Class.method"`` or ``"function"``) to stage names; the
-    time of the outermost frame of each function is added to its stage (nested calls are not
-    counted twice), the rest is "other".
+    ``stages`` maps public function names (``"Class.method"`` or ``"function"``) to stage
+    names; the time of the outermost frame of each function is added to its stage (nested calls
+    are not counted twice), the rest is "other".
     The yielded list receives the :class:`Profile` when the block ends.
     """
     from pyinstrument import Profiler
@@ -377,12 +312,13 @@ def profiled(
         out.write_text(profiler.output_text(unicode=True, color=False, show_all=False), "utf-8")
         root = session.root_frame()
         total = float(root.time) if root is not None else 0.0
-        found = _stage_times(root, stages) if root is not None else {}
+        found = stage_times(root, stages) if root is not None else {}
         found["other"] = max(0.0, total - sum(found.values()))
-        holder.append(Profile(str(out), total, found))
+        holder.append(Profile.of(str(out), total, found))
 
 
-def _stage_times(frame: Any, stages: Mapping[str, str]) -> dict[str, float]:
+def stage_times(frame: Any, stages: Mapping[str, str]) -> dict[str, float]:
+    """Seconds per stage in a pyinstrument frame tree (outermost matching frame counts)."""
     out: dict[str, float] = {}
 
     def walk(node: Any) -> None:
@@ -396,3 +332,65 @@ def _stage_times(frame: Any, stages: Mapping[str, str]) -> dict[str, float]:
 
     walk(frame)
     return out
+
+
+# -- stage timing at public methods ----------------------------------------------------------
+
+
+class StageClock:
+    """Milliseconds spent in named public methods of the parts a real call uses.
+
+    ``clock.wrap(index, {"dense_search": "dense_search"})`` returns a stand-in that forwards
+    everything to ``index`` and adds the time of each ``dense_search`` call to that stage;
+    ``returns`` wraps what a method returns (``{"bm25": {"search": "bm25_search"}}``). Hand the
+    stand-ins to the real object's constructor, call it, then :meth:`lap` per call.
+    """
+
+    def __init__(self) -> None:
+        self._lap: dict[str, float] = {}
+        self.laps: list[dict[str, float]] = []
+
+    def wrap(
+        self,
+        target: Any,
+        methods: Mapping[str, str],
+        returns: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Any:
+        return _Timed(target, self, methods, returns or {})
+
+    def add(self, stage: str, ms: float) -> None:
+        self._lap[stage] = self._lap.get(stage, 0.0) + ms
+
+    def lap(self, **extra: float) -> dict[str, float]:
+        """Close one call: its stage times (plus ``extra`` figures) are kept in :attr:`laps`."""
+        done = self._lap | extra
+        self.laps.append(done)
+        self._lap = {}
+        return done
+
+
+class _Timed:
+    def __init__(
+        self,
+        target: Any,
+        clock: StageClock,
+        methods: Mapping[str, str],
+        returns: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self._target, self._clock = target, clock
+        self._methods, self._returns = methods, returns
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        stage, inner = self._methods.get(name), self._returns.get(name)
+        if stage is None and inner is None:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            out = attr(*args, **kwargs)
+            if stage is not None:
+                self._clock.add(stage, (time.perf_counter() - started) * 1000)
+            return self._clock.wrap(out, inner) if inner else out
+
+        return call

@@ -1,16 +1,14 @@
 """The tutorial pipeline: the baseline the assistant is measured against.
 
-What a LangChain "chat with your PDF" tutorial builds, step by step, with the same embedding
-model and the same local LLM as the assistant:
+What a LangChain "chat with your PDF" tutorial builds, run with LangChain's own parts (the
+``bench`` extra: ``langchain-community``, ``langchain-chroma``) and the same embedder and local
+LLM as the assistant:
 
-1. ``PyPDFLoader(path).load()``: one ``Document`` per page, ``page.extract_text()`` of pypdf.
-   ``langchain_community`` is not installed here, so :func:`load_pdf_pages` reproduces it
-   (plain extraction mode, metadata ``source``, ``page``, ``page_label``, ``total_pages``);
-   no cleaning of headers, footers or footnotes.
+1. ``PyPDFLoader(path).load()``: one ``Document`` per page, as pypdf extracts it; no cleaning
+   of headers, footers or footnotes.
 2. ``RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_documents(pages)``.
-3. ``Chroma.from_documents(chunks, embeddings)``: a fresh collection in a temp folder, vectors
-   precomputed by the embedder's ``embed_documents``, random ids, Chroma's default (L2)
-   distance, as ``langchain_chroma`` creates it.
+3. ``Chroma.from_documents(chunks, embeddings)``: a fresh collection in a temp folder, Chroma's
+   default (L2) distance, the assistant's e5 embedder.
 4. ``vectorstore.as_retriever(search_kwargs={"k": 5})``: top-5 dense, no BM25, no fusion, no
    neighbour merging, no refusal.
 5. ``prompt | llm | StrOutputParser()`` with the RAG prompt of the LangChain tutorial
@@ -22,18 +20,17 @@ No citation is parsed or checked: that is what the tutorial does not do.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from ingest.errors import ModelUnavailable
 
 CHUNK_SIZE = 500
 CHUNK_OVERLAP = 50
@@ -47,13 +44,21 @@ RAG_PROMPT = (
     "Question: {question} \nContext: {context} \nAnswer:"
 )
 
+#: What the results say the tutorial pipeline was.
+DESCRIPTION = (
+    "`eval/bench/tutorial.py`: langchain_community's `PyPDFLoader` → "
+    "`RecursiveCharacterTextSplitter(500, 50)` → `langchain_chroma.Chroma.from_documents` (a "
+    "fresh collection, the assistant's e5 embedder) → `as_retriever(k=5)` → the LangChain RAG "
+    "prompt and the same local LLM."
+)
+
 
 def _short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
 @dataclass(frozen=True)
-class TutorialIngest:
+class TutorialIngestReport:
     """How one tutorial ingest went (seconds are wall time)."""
 
     pages: int
@@ -77,25 +82,41 @@ class TutorialAnswer:
         return f"TutorialAnswer({_short(self.question)!r}, text={_short(self.text)!r})"
 
 
-def load_pdf_pages(path: Path) -> list[Document]:
-    """What ``PyPDFLoader(path).load()`` returns: one Document per page, text as pypdf gives it."""
-    from pypdf import PdfReader
+class _TimedEmbeddings(Embeddings):
+    """The given embedder, adding up the seconds of its ``embed_documents`` calls."""
 
-    reader = PdfReader(str(path))
-    labels = list(reader.page_labels)
-    total = len(reader.pages)
-    return [
-        Document(
-            page_content=page.extract_text(),
-            metadata={
-                "source": str(path),
-                "page": i,
-                "page_label": labels[i] if i < len(labels) else str(i + 1),
-                "total_pages": total,
-            },
-        )
-        for i, page in enumerate(reader.pages)
-    ]
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.document_seconds = 0.0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        started = time.perf_counter()
+        try:
+            return self.inner.embed_documents(texts)
+        finally:
+            self.document_seconds += time.perf_counter() - started
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def _langchain_parts() -> tuple[Any, Any]:
+    try:
+        from langchain_chroma import Chroma
+        from langchain_community.document_loaders import PyPDFLoader
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "the tutorial pipeline needs langchain-community and langchain-chroma: "
+            "pip install -e '.[bench]' (make install does)"
+        ) from exc
+    return PyPDFLoader, Chroma
+
+
+def load_pdf_pages(path: Path) -> list[Document]:
+    """``PyPDFLoader(path).load()``: one Document per page."""
+    loader_class, _ = _langchain_parts()
+    pages: list[Document] = loader_class(str(path)).load()
+    return pages
 
 
 class TutorialPipeline:
@@ -112,65 +133,58 @@ class TutorialPipeline:
         k: int = TOP_K,
         collection: str = "tutorial",
     ) -> None:
-        self.embeddings = embeddings
+        self.embeddings = _TimedEmbeddings(embeddings)
         self.persist_dir = persist_dir
         self.chat_model = chat_model
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.k = k
         self.collection_name = collection
-        self._collection: Any = None
+        self._store: Any = None
+        self._retriever: Any = None
 
-    def split(self, pages: Sequence[Document]) -> list[Document]:
+    def split(self, pages: list[Document]) -> list[Document]:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap
         )
-        return splitter.split_documents(list(pages))
+        return splitter.split_documents(pages)
 
-    def ingest(self, pdf: Path) -> TutorialIngest:
+    def ingest(self, pdf: Path) -> TutorialIngestReport:
         """Load, split, embed and store ``pdf`` in a new collection."""
-        import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        _, chroma_class = _langchain_parts()
         started = time.perf_counter()
+        embedded_before = self.embeddings.document_seconds
         pages = load_pdf_pages(pdf)
         chunks = self.split(pages)
-        texts = [c.page_content for c in chunks]
-        t0 = time.perf_counter()
-        vectors = self.embeddings.embed_documents(texts)
-        embed_seconds = time.perf_counter() - t0
-        client = chromadb.PersistentClient(
-            path=str(self.persist_dir), settings=ChromaSettings(anonymized_telemetry=False)
+        self._store = chroma_class.from_documents(
+            chunks,
+            self.embeddings,
+            collection_name=self.collection_name,
+            persist_directory=str(self.persist_dir),
+            # The project's one change to the defaults: no telemetry call (as in ingest/).
+            client_settings=ChromaSettings(anonymized_telemetry=False),
         )
-        collection = client.create_collection(self.collection_name, embedding_function=None)
-        batch = client.get_max_batch_size()
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            collection.upsert(
-                ids=[str(uuid.uuid4()) for _ in part],
-                documents=[c.page_content for c in part],
-                metadatas=[c.metadata for c in part],
-                embeddings=np.asarray(vectors[i : i + batch], dtype=np.float32),
-            )
-        self._collection = collection
-        return TutorialIngest(len(pages), len(chunks), time.perf_counter() - started, embed_seconds)
+        self._retriever = self._store.as_retriever(search_kwargs={"k": self.k})
+        return TutorialIngestReport(
+            len(pages),
+            len(chunks),
+            time.perf_counter() - started,
+            self.embeddings.document_seconds - embedded_before,
+        )
 
     def retrieve(self, question: str, k: int | None = None) -> list[Document]:
         """The top-k chunks by dense similarity (``retriever.invoke(question)``)."""
-        if self._collection is None:
+        if self._store is None:
             raise RuntimeError("ingest a PDF first")
-        vector = self.embeddings.embed_query(question)
-        got = self._collection.query(
-            query_embeddings=[list(vector)],
-            n_results=k or self.k,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            Document(page_content=text, metadata=dict(meta or {}))
-            for text, meta in zip(got["documents"][0], got["metadatas"][0], strict=True)
-        ]
+        retriever = self._retriever
+        if k is not None and k != self.k:
+            retriever = self._store.as_retriever(search_kwargs={"k": k})
+        docs: list[Document] = retriever.invoke(question)
+        return docs
 
     def answer(self, question: str) -> TutorialAnswer:
         """Retrieve, stuff the chunks into the tutorial prompt, stream the LLM's answer."""
@@ -180,10 +194,10 @@ class TutorialPipeline:
         docs = self.retrieve(question)
         retrieve_ms = (time.perf_counter() - started) * 1000
         context = "\n\n".join(d.page_content for d in docs)
-        prompt = [HumanMessage(RAG_PROMPT.format(question=question, context=context))]
+        chain = ChatPromptTemplate.from_template(RAG_PROMPT) | self.chat_model | StrOutputParser()
         pieces: list[str] = []
         first_token_ms: float | None = None
-        for piece in (self.chat_model | StrOutputParser()).stream(prompt):
+        for piece in chain.stream({"question": question, "context": context}):
             if first_token_ms is None and piece:
                 first_token_ms = (time.perf_counter() - started) * 1000
             pieces.append(piece)
