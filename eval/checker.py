@@ -49,6 +49,7 @@ class CheckerReport:
     by_layer: dict[str, Cell]
     mean_ms_cheap: float
     mean_ms_model: float | None
+    ms_by_layer: dict[str, float]
     disagreements: tuple[CheckedPair, ...]
 
     def to_json(self) -> dict[str, object]:
@@ -63,6 +64,7 @@ class CheckerReport:
             "by_layer": cells(self.by_layer),
             "mean_ms_cheap": round(self.mean_ms_cheap, 2),
             "mean_ms_model": None if self.mean_ms_model is None else round(self.mean_ms_model, 1),
+            "ms_by_layer": {k: round(v, 2) for k, v in self.ms_by_layer.items()},
             "disagreements": [
                 {
                     "id": c.pair.id,
@@ -125,8 +127,18 @@ def summarise(checked: Sequence[CheckedPair]) -> CheckerReport:
         by_layer=_table(checked, "layer"),
         mean_ms_cheap=1000 * sum(cheap) / len(cheap) if cheap else 0.0,
         mean_ms_model=1000 * sum(model) / len(model) if model else None,
+        ms_by_layer=_ms_by_layer(checked),
         disagreements=tuple(c for c in checked if not c.agrees),
     )
+
+
+def _ms_by_layer(checked: Sequence[CheckedPair]) -> dict[str, float]:
+    """Mean milliseconds of the pairs each layer decided (a pair decided late paid for the
+    layers before it too)."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for c in checked:
+        groups[c.verdict.layer].append(c.seconds)
+    return {k: 1000 * sum(v) / len(v) for k, v in sorted(groups.items())}
 
 
 def render_report(report: CheckerReport, title: str) -> str:
@@ -157,4 +169,9 @@ def render_report(report: CheckerReport, title: str) -> str:
             row(f"{name}: {label}", cell)
     model = "—" if report.mean_ms_model is None else f"{report.mean_ms_model:.0f} ms"
     lines += ["", f"Mean cost per pair: cheap layers {report.mean_ms_cheap:.2f} ms; model {model}."]
+    lines.append(
+        "By deciding layer: "
+        + ", ".join(f"{k} {v:.2f} ms" for k, v in report.ms_by_layer.items())
+        + "."
+    )
     return "\n".join(lines)

@@ -224,8 +224,11 @@ def test_a_catalog_without_page_spans_gets_the_columns_and_says_to_re_ingest(
 
     path = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(10)])
     ingest(hash_settings, path)
-    (record,) = open_index(hash_settings).documents()
-    with sqlite3.connect(hash_settings.catalog_path) as db:  # the pages table of version 1
+    index = open_index(hash_settings)
+    (record,) = index.documents()
+    catalog = index.catalog_path
+    index.close()
+    with sqlite3.connect(catalog) as db:  # the pages table of version 1
         db.execute("ALTER TABLE pages DROP COLUMN char_start")
         db.execute("ALTER TABLE pages DROP COLUMN char_end")
     with pytest.raises(IndexOutdated, match="run `whitepaper ingest` to update it"):

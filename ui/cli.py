@@ -489,7 +489,7 @@ def chat(settings: Settings, mode: str | None, strict: bool | None) -> None:
         history += [Turn("user", question), Turn("assistant", answer.text)]
 
 
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-dev-v1.jsonl"
+DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-dev-v2.jsonl"
 
 
 @main.command("eval")
@@ -892,3 +892,53 @@ def verify(
     else:
         for result in results:
             click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@main.command("eval-checker")
+@click.option(
+    "--pairs",
+    "pairs_path",
+    type=click.Path(path_type=Path),
+    default=Path(__file__).resolve().parent.parent / "eval" / "sets" / "support-pairs-v1.jsonl",
+    show_default=True,
+    help="Labelled pairs (JSONL with supported, kind, lang, origin, split).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["calib", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Tune on calib only; report test.",
+)
+@click.option(
+    "--model/--no-model",
+    "use_model",
+    default=None,
+    help="Let the local model decide the undecided band (default: as answers in the default mode).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
+@click.pass_obj
+def eval_checker(
+    settings: Settings, pairs_path: Path, split: str, use_model: bool | None, as_json: bool
+) -> None:
+    """Agreement of the support checker with labelled pairs, by kind, language and origin.
+
+    \b
+    Examples:
+      whitepaper eval-checker                  # the test split
+      whitepaper eval-checker --split calib --no-model --json
+    """
+    from assistant.factory import build_checker
+    from eval.checker import check_pairs, render_report, summarise
+    from eval.pairs import PairsError, load_pairs
+
+    with _user_errors():
+        try:
+            pairs = load_pairs(pairs_path)
+        except PairsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        chosen = [p for p in pairs if split == "all" or p.split == split]
+        checker = build_checker(settings, use_model=use_model)
+        report = summarise(check_pairs(checker, chosen))
+    title = f"{pairs_path.name}, split {split} ({len(chosen)} pairs)"
+    _emit(as_json, report.to_json(), render_report(report, title))
