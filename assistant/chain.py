@@ -23,6 +23,8 @@ from assistant.followup import RuleRewriter
 from assistant.generators import ChatGenerator, looks_like_refusal
 from assistant.language import detect_language
 from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.sufficiency import SufficiencyChecker
+from assistant.terms import library_terms
 from assistant.types import (
     REFUSAL,
     Answer,
@@ -118,8 +120,12 @@ class Assistant:
         model_judge_factory: Callable[[], SupportJudge] | None = None,
         default_mode: str = "extractive",
         notice: str | None = None,
+        sufficiency: SufficiencyChecker | None = None,
     ) -> None:
         self.settings = settings
+        self.sufficiency = sufficiency or SufficiencyChecker(
+            lambda: library_terms(index), fallback=settings.refusal_threshold
+        )
         self.index = index
         self.searcher = searcher
         self.judge = judge
@@ -265,14 +271,14 @@ class Assistant:
         return RunnableGenerator(run)
 
     def _should_refuse(self, question: str, language: Language, result: RetrievalResult) -> bool:
-        """Nothing relevant enough: no passage, a low best similarity, or a named term (an
-        acronym, a CamelCase or letter-digit name such as "ChatGPT") the index never mentions."""
-        if not result.passages:
-            return True
-        threshold = self.settings.refusal_threshold(language)
-        if threshold is not None and result.best_similarity < threshold:
-            return True
-        return bool(unknown_terms(question, self.index.bm25().vocabulary))
+        """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
+        no passage, a named term the library never mentions, or a low calibrated score)."""
+        verdict = self.sufficiency.assess(
+            question, result.passages, language, result.best_similarity
+        )
+        if not verdict.sufficient:
+            log.info("refusing before generation: %s", verdict.reason)
+        return not verdict.sufficient
 
     def _locate(
         self, citations: Sequence[Citation], passages: Sequence[Passage]

@@ -14,6 +14,8 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
+from assistant.sufficiency import DEFAULT_CALIBRATION, SufficiencyChecker
+from assistant.terms import library_terms
 from assistant.types import Generator, SupportJudge
 from ingest.embeddings import embeddings_from
 from ingest.index import Index
@@ -38,7 +40,14 @@ def build_assistant(
     judge = LexicalJudge(LEXICAL_SUPPORT_THRESHOLD, embeddings=embeddings)
 
     vectors_path = settings.home / "sentence_vectors.sqlite"
-    extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path)
+    terms = lambda: library_terms(index)  # noqa: E731
+    extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path, terms=terms)
+    sufficiency = SufficiencyChecker(
+        terms,
+        scorer=extractive,
+        calibration=DEFAULT_CALIBRATION.get(settings.embedding),
+        fallback=settings.refusal_threshold,
+    )
     factories: dict[str, Callable[[], Generator]] = {"extractive": lambda: extractive}
     model_judge: Callable[[], SupportJudge] | None = None
     local_ok = _local_available()
@@ -58,7 +67,9 @@ def build_assistant(
             log.info(notice)
     else:
         default = settings.mode
-    return Assistant(settings, index, searcher, judge, factories, model_judge, default, notice)
+    return Assistant(
+        settings, index, searcher, judge, factories, model_judge, default, notice, sufficiency
+    )
 
 
 def _local_available() -> bool:
