@@ -193,14 +193,14 @@ class ExtractiveGenerator:
         covered = set(ranked[0].terms)
         pool = [s for s in ranked[1:] if s.text != ranked[0].text]
         while pool and len(chosen) < self.max_sentences:
-
-            def merit(s: ScoredSentence) -> float:
-                gain = sum(terms.get(t, 0.0) for t in s.terms - covered) / total
-                return s.score + (1 - w) * gain
-
-            pick = max(pool, key=merit)
+            merits = [
+                s.score + (1 - w) * sum(terms.get(t, 0.0) for t in s.terms - covered) / total
+                for s in pool
+            ]
+            top = max(range(len(pool)), key=merits.__getitem__)
+            pick, merit = pool[top], merits[top]
             pool.remove(pick)
-            if merit(pick) < best - self.margin:
+            if merit < best - self.margin:
                 break
             if used + len(pick.text) > self.max_chars or any(pick.text == c.text for c in chosen):
                 continue

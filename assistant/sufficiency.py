@@ -94,7 +94,9 @@ def evidence_sentences(passages: Sequence[Passage]) -> list[str]:
     return out
 
 
-def best_coverage(terms: Sequence[Term], sentences: Sequence[str], k: int) -> tuple[float, set[str]]:
+def best_coverage(
+    terms: Sequence[Term], sentences: Sequence[str], k: int
+) -> tuple[float, set[str]]:
     """The weighted share of ``terms`` that ``k`` sentences, chosen greedily, hold together."""
     total = sum(t.weight for t in terms)
     if total <= 0:

@@ -21,12 +21,15 @@ from ingest.bm25 import tokenize
 # Words that frame a question in either language: question words, reporting verbs, references
 # to "the paper" itself, quantity and list words. A language's word list, not an item's.
 _FRAME_ZH = frozenset(
-    "什么 哪些 哪个 哪种 哪几 哪几个 哪一 哪一年 哪家 哪位 哪里 几个 几种 多少 如何 怎么 怎样 为什么 "
-    "为何 是否 有没有 是不是 吗 呢 请问 请 根据 按照 按 依据 据 文中 书中 报告 本文 文章 白皮 白皮书 "
-    "提到 提及 提出 指出 认为 介绍 谈到 说 讲 写 描述 列举 列出 举例 举 例子 给出 论述 阐述 讨论 分析 "
-    "主要 分别 具体 哪方面 方面 一些 其中 什么样 样 里 中 的 了 是 有 在 和 与 及 或 等 个 种 "
-    "这 那 该 其 为 对 从 以 被 把 将 也 都 又 还 就 所 之 名字 名称 叫做 例子 举个 说法 情况 时候 "
-    "前者 后者 做些 哪件 哪项 哪份 哪部 可以 能够 目前".split()
+    "什么 哪些 哪个 哪种 哪几 哪几个 哪一 哪一年 哪家 哪位 哪里 几个 "  # noqa: SIM905
+    "几种 多少 如何 怎么 怎样 为什么 为何 是否 有没有 是不是 吗 呢 请问 "
+    "请 根据 按照 按 依据 据 文中 书中 报告 本文 文章 白皮 白皮书 提到 "
+    "提及 提出 指出 认为 介绍 谈到 说 讲 写 描述 列举 列出 举例 举 "
+    "例子 给出 论述 阐述 讨论 分析 主要 分别 具体 哪方面 方面 一些 其中 "
+    "什么样 样 里 中 的 了 是 有 在 和 与 及 或 等 个 种 这 那 该 "
+    "其 为 对 从 以 被 把 将 也 都 又 还 就 所 之 名字 名称 叫做 "
+    "例子 举个 说法 情况 时候 前者 后者 做些 哪件 哪项 哪份 哪部 可以 "
+    "能够 目前".split()
 )
 # Numeral-and-measure words ("三个", "第一个", "几年", "两家", "一共") count things, pointer
 # words ("这个", "那幅", "该项") refer back, and "多快" / "多久" ask how much: all frame.
@@ -35,7 +38,7 @@ _FRAME_PATTERN = re.compile(
     r"|哪[\u4e00-\u9fff]{0,2}|多[快久长大高远少深重])$"
 )
 _FRAME_EN = frozenset(
-    "a an the of to in on at by for with from into about as and or but not no is are was were be "
+    "a an the of to in on at by for with from into about as and or but not no is are was were be "  # noqa: SIM905
     "been being do does did done have has had it its this that these those there their they them "
     "he she his her we you your i what which who whom whose when where why how whether "
     "according paper white whitepaper report document author authors mention mentioned mentions "
@@ -73,8 +76,8 @@ class CorpusTerms:
     """Term statistics of a set of texts (the library's chunks), with the documents' titles."""
 
     def __init__(self, texts: Iterable[str], titles: Iterable[str] = ()) -> None:
-        self._texts = [_fold(t) for t in texts]
-        self._titles = [_fold(t) for t in titles if t]
+        self._texts = [_Folded(t) for t in texts]
+        self._titles = [_Folded(t) for t in titles if t]
         self._df: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -83,15 +86,15 @@ class CorpusTerms:
         return len(self._texts)
 
     def document_frequency(self, term: str) -> int:
-        key = _fold(term)
+        key = term.lower()
         with self._lock:
             if key not in self._df:
-                self._df[key] = sum(key in text for text in self._texts)
+                self._df[key] = sum(text.holds(key) for text in self._texts)
             return self._df[key]
 
     def is_title_word(self, term: str) -> bool:
-        key = _fold(term)
-        return bool(key) and any(key in title for title in self._titles)
+        key = term.lower()
+        return bool(key.strip()) and any(title.holds(key) for title in self._titles)
 
 
 def idf(stats: TermStatistics, term: str) -> float:
@@ -141,18 +144,33 @@ def coverage(terms: Sequence[Term], text: str, among: Iterable[str] | None = Non
     total = sum(t.weight for t in pool)
     if total <= 0:
         return 0.0
-    folded = _fold(text)
-    return sum(t.weight for t in pool if t.text in folded) / total
+    folded = _Folded(text)
+    return sum(t.weight for t in pool if folded.holds(t.text)) / total
 
 
 def held(terms: Sequence[Term], text: str) -> set[str]:
     """The terms ``text`` holds."""
-    folded = _fold(text)
-    return {t.text for t in terms if t.text in folded}
+    folded = _Folded(text)
+    return {t.text for t in terms if folded.holds(t.text)}
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
+class _Folded:
+    """A text prepared for term look-ups: a CJK term is found anywhere, whitespace ignored (a
+    PDF line break may cut a word); a Latin word only as a whole word ("gpt" is not in
+    "chatgpt", "gan" not in "organ")."""
+
+    def __init__(self, text: str) -> None:
+        self.lower = text.lower()
+        self.compact = re.sub(r"\s+", "", self.lower)
+
+    def holds(self, term: str) -> bool:
+        if not term:
+            return False
+        if _CJK.search(term):
+            return term in self.compact
+        if term not in self.lower:
+            return False
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", self.lower) is not None
 
 
 _CACHE_LOCK = threading.Lock()
