@@ -23,7 +23,9 @@ from langchain_core.runnables import Runnable, RunnableGenerator
 from assistant.citations import check_answer
 from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.sufficiency import SufficiencyChecker
 from assistant.support import JudgeCheck
+from assistant.terms import library_terms
 from assistant.types import (
     REFUSAL,
     Answer,
@@ -141,8 +143,12 @@ class Assistant:
         default_mode: str = "extractive",
         notice: str | None = None,
         model_checker: SupportCheck | None = None,
+        sufficiency: SufficiencyChecker | None = None,
     ) -> None:
         self.settings = settings
+        self.sufficiency = sufficiency or SufficiencyChecker(
+            lambda: library_terms(index), fallback=settings.refusal_threshold
+        )
         self.index = index
         self.searcher = searcher
         self.judge = judge
@@ -316,14 +322,14 @@ class Assistant:
         return RunnableGenerator(run)
 
     def _should_refuse(self, question: str, language: Language, result: RetrievalResult) -> bool:
-        """Nothing relevant enough: no passage, a low best similarity, or a named term (an
-        acronym, a CamelCase or letter-digit name such as "ChatGPT") the index never mentions."""
-        if not result.passages:
-            return True
-        threshold = self.settings.refusal_threshold(language)
-        if threshold is not None and result.best_similarity < threshold:
-            return True
-        return bool(unknown_terms(question, self.index.bm25().vocabulary))
+        """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
+        no passage, a named term the library never mentions, or a low calibrated score)."""
+        verdict = self.sufficiency.assess(
+            question, result.passages, language, result.best_similarity
+        )
+        if not verdict.sufficient:
+            log.info("refusing before generation: %s", verdict.reason)
+        return not verdict.sufficient
 
     def _refusal(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +14,23 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.followup import RuleRewriter
-from assistant.types import LEAD_IN, GenerationRequest, Passage, QueryRewriter, Translator
+from assistant.terms import CorpusTerms, Term, TermStatistics, coverage, held, question_terms
+from assistant.types import (
+    LEAD_IN,
+    GenerationRequest,
+    Language,
+    Passage,
+    QueryRewriter,
+    Translator,
+)
 from ingest.embeddings import embedding_name
-from ingest.text import CONTENT, ends_sentence, split_sentences, tokenize
+from ingest.text import CONTENT, ends_sentence, has_cjk, split_sentences
+
+# An English question over a Chinese document gets the document's own sentences: a translation
+# made here could not be checked against the passage, a verbatim quote can. The lead-in says so
+# (and stays a lead-in, not a claim: short and ending in a colon).
+LEAD_IN_QUOTED_IN_CHINESE = "Quoted from the paper, in Chinese:"
+_CONTENT = CONTENT
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,16 @@ class ScoredSentence:
     text: str
     offset: int  # in the document
     score: float
+    similarity: float = 0.0
+    terms: frozenset[str] = frozenset()  # the question's content terms it holds
+
+
+def lead_in(language: Language, quotes: Sequence[str]) -> str:
+    """The line before the quotes: in the question's language, and for an English question
+    answered with Chinese sentences, saying that they are quoted in the original Chinese."""
+    if language == "en" and any(has_cjk(q) for q in quotes):
+        return LEAD_IN_QUOTED_IN_CHINESE
+    return LEAD_IN[language]
 
 
 class SentenceVectors:
@@ -82,8 +106,9 @@ class SentenceVectors:
 
 
 class ExtractiveGenerator:
-    """Picks sentences by embedding similarity plus keyword overlap; follow-ups are condensed
-    by the deterministic rule, and nothing is translated."""
+    """Picks sentences by embedding similarity plus the weighted share of the question's content
+    terms they hold (see ``assistant.terms``), covering each part of a multi-part question;
+    follow-ups are condensed by the deterministic rule, and nothing is translated."""
 
     mode = "extractive"
 
@@ -91,10 +116,11 @@ class ExtractiveGenerator:
         self,
         embeddings: Embeddings,
         cache_path: Path | None = None,
-        max_sentences: int = 3,
-        max_chars: int = 360,
-        semantic_weight: float = 0.8,
-        margin: float = 0.05,
+        max_sentences: int = 4,
+        max_chars: int = 480,
+        semantic_weight: float = 0.7,
+        margin: float = 0.1,
+        terms: Callable[[], TermStatistics] | None = None,
     ) -> None:
         self.embeddings = embeddings
         self.rewriter: QueryRewriter = RuleRewriter()
@@ -104,11 +130,24 @@ class ExtractiveGenerator:
         self.max_chars = max_chars
         self.semantic_weight = semantic_weight
         self.margin = margin
+        self._terms = terms
 
-    def rank(
-        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
-    ) -> list[ScoredSentence]:
-        """Every claim-like sentence of the passages, scored against the question."""
+    def question_terms(self, question: str, passages: Sequence[Passage]) -> tuple[Term, ...]:
+        """The question's weighted content terms: IDF over the library when it is known, else
+        over the given passages."""
+        stats = self._terms() if self._terms is not None else CorpusTerms(p.text for p in passages)
+        return question_terms(question, stats)
+
+    def sentence_similarities(self, question: str, passages: Sequence[Passage]) -> list[float]:
+        """The dense similarity of the question to each quotable sentence of the passages
+        (the sufficiency signal's ``SentenceScorer``)."""
+        candidates = self._candidates(passages)
+        if not candidates:
+            return []
+        query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
+        return [float(x) for x in self.vectors.get([c[1] for c in candidates]) @ query_vec]
+
+    def _candidates(self, passages: Sequence[Passage]) -> list[tuple[Passage, str, int]]:
         candidates: list[tuple[Passage, str, int]] = []
         for passage in passages:
             heading_free = passage.text
@@ -119,37 +158,63 @@ class ExtractiveGenerator:
                     continue  # headings, captions and fragments are not answers
                 offset = passage.start + span.start + (len(raw) - len(raw.lstrip()))
                 candidates.append((passage, text, offset))
+        return candidates
+
+    def rank(
+        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
+    ) -> list[ScoredSentence]:
+        """Every claim-like sentence of the passages, scored against the question."""
+        candidates = self._candidates(passages)
         if not candidates:
             return []
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
-        q_terms = set(tokenize(keywords_from or question))
+        terms = self.question_terms(keywords_from or question, passages)
+        w = self.semantic_weight
         scored = []
         for (passage, text, offset), sim in zip(candidates, sims, strict=True):
-            overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
-            score = self.semantic_weight * float(sim) + (1 - self.semantic_weight) * overlap
-            scored.append(ScoredSentence(passage, text, offset, score))
+            cover = coverage(terms, text)
+            score = w * float(sim) + (1 - w) * cover
+            scored.append(
+                ScoredSentence(
+                    passage, text, offset, score, float(sim), frozenset(held(terms, text))
+                )
+            )
         scored.sort(key=lambda s: -s.score)
         return scored
 
     def select(
         self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
     ) -> list[ScoredSentence]:
+        """The best sentence, then the next best within ``margin`` of it, where a sentence's
+        score gains a bonus for the question terms it adds that the chosen ones lack: each part
+        of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part."""
         ranked = self.rank(question, passages, keywords_from)
         if not ranked:
             return []
+        terms = {t.text: t.weight for t in self.question_terms(keywords_from or question, passages)}
+        total = sum(terms.values()) or 1.0
+        w = self.semantic_weight
         best = ranked[0].score
-        chosen: list[ScoredSentence] = []
-        used = 0
-        for sentence in ranked:
-            if len(chosen) >= self.max_sentences or sentence.score < best - self.margin:
+        chosen = [ranked[0]]
+        used = len(ranked[0].text)
+        covered = set(ranked[0].terms)
+        pool = [s for s in ranked[1:] if s.text != ranked[0].text]
+        while pool and len(chosen) < self.max_sentences:
+            merits = [
+                s.score + (1 - w) * sum(terms.get(t, 0.0) for t in s.terms - covered) / total
+                for s in pool
+            ]
+            top = max(range(len(pool)), key=merits.__getitem__)
+            pick, merit = pool[top], merits[top]
+            pool.remove(pick)
+            if merit < best - self.margin:
                 break
-            if chosen and used + len(sentence.text) > self.max_chars:
+            if used + len(pick.text) > self.max_chars or any(pick.text == c.text for c in chosen):
                 continue
-            if any(sentence.text == c.text for c in chosen):
-                continue
-            chosen.append(sentence)
-            used += len(sentence.text)
+            chosen.append(pick)
+            used += len(pick.text)
+            covered |= pick.terms
         chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
         return chosen
 
@@ -173,6 +238,6 @@ class ExtractiveGenerator:
         # Meaning from the standalone question; keywords from what the reader actually asked
         # (a rewritten follow-up also carries the previous turn's words).
         chosen = self.select(request.standalone_question, request.passages, request.question)
-        yield LEAD_IN[request.language] + "\n"
+        yield lead_in(request.language, [s.text for s in chosen]) + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"

@@ -13,7 +13,9 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
+from assistant.sufficiency import DEFAULT_CALIBRATION, SufficiencyChecker
 from assistant.support import SupportChecker
+from assistant.terms import library_terms
 from assistant.types import Generator, SupportJudge
 from ingest.embeddings import embeddings_from
 from ingest.errors import WhitepaperError
@@ -38,7 +40,14 @@ def build_assistant(
     judge = SupportChecker(embeddings=embeddings, vocabulary_source=vocabulary)
 
     vectors_path = settings.home / "sentence_vectors.sqlite"
-    extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path)
+    terms = lambda: library_terms(index)  # noqa: E731
+    extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path, terms=terms)
+    sufficiency = SufficiencyChecker(
+        terms,
+        scorer=extractive,
+        calibration=DEFAULT_CALIBRATION.get(settings.embedding),
+        fallback=settings.refusal_threshold,
+    )
     factories: dict[str, Callable[[], Generator]] = {"extractive": lambda: extractive}
     model_judge: Callable[[], SupportJudge] | None = None
     local_ok = _local_available()
@@ -69,7 +78,16 @@ def build_assistant(
         else judge
     )
     return Assistant(
-        settings, index, searcher, judge, factories, model_judge, default, notice, model_checker
+        settings,
+        index,
+        searcher,
+        judge,
+        factories,
+        model_judge,
+        default,
+        notice,
+        model_checker,
+        sufficiency,
     )
 
 

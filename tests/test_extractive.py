@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.citations import LexicalJudge, check_answer
-from assistant.extractive import LEAD_IN, ExtractiveGenerator
+from assistant.extractive import LEAD_IN, LEAD_IN_QUOTED_IN_CHINESE, ExtractiveGenerator, lead_in
 from assistant.fakes import make_passage
+from assistant.terms import CorpusTerms
 from assistant.types import GenerationRequest, Language, Passage
 from ingest.embeddings import HashingEmbeddings
 
@@ -46,15 +47,70 @@ def passages() -> list[Passage]:
 
 
 @pytest.mark.parametrize(
-    ("language", "lead_in"), [("zh", "根据白皮书："), ("en", "According to the white paper:")]
+    ("language", "expected"),
+    [("zh", "根据白皮书："), ("en", "Quoted from the paper, in Chinese:")],
 )
 def test_the_lead_in_is_in_the_questions_language(
-    language: Language, lead_in: str, passages: list[Passage]
+    language: Language, expected: str, passages: list[Passage]
 ) -> None:
     generator = ExtractiveGenerator(HashingEmbeddings(256))
     text = answer(generator, request("生成对抗网络由什么组成？", passages, language))
-    assert text.startswith(lead_in + "\n")
-    assert LEAD_IN[language] == lead_in
+    assert text.startswith(expected + "\n")
+
+
+def test_an_english_question_gets_verbatim_chinese_quotes_announced_as_such(
+    passages: list[Passage],
+) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=1)
+    text = answer(generator, request("What does a GAN consist of?", passages, "en"))
+    lead, body = text.split("\n", 1)
+    assert lead == LEAD_IN_QUOTED_IN_CHINESE
+    quote = body.rsplit("【", 1)[0]
+    assert any(quote in p.text for p in passages)  # untranslated, so checkable
+    # English sentences (an English document) keep the plain lead-in.
+    assert lead_in("en", ["GANs have a generator and a discriminator."]) == LEAD_IN["en"]
+    assert lead_in("zh", [GAN]) == LEAD_IN["zh"]
+
+
+FRAME = "本白皮书重点从 AIGC 技术、应用和治理等维度进行了阐述。"
+LIBRARY = [
+    FRAME,
+    GAN,
+    PAINTING,
+    STAGES,
+    EARLY,
+    "AIGC 的治理需要多方参与。",
+    "AIGC 改变了内容生产。",
+]
+TITLE = "人工智能生成内容（AIGC）白皮书"
+
+
+def library_generator(**kw: object) -> ExtractiveGenerator:
+    stats = CorpusTerms(LIBRARY, [TITLE])
+    return ExtractiveGenerator(HashingEmbeddings(256), terms=lambda: stats, **kw)  # type: ignore[arg-type]
+
+
+def test_the_questions_frame_does_not_choose_the_sentence() -> None:
+    """ "白皮书" and "提到" frame the question; the sentence about the paper itself must not win
+    on them, though it shares them with the question."""
+    passages = [make_passage(1, FRAME + GAN + PAINTING)]
+    generator = library_generator(max_sentences=1, semantic_weight=0.3)
+    chosen = generator.select("白皮书中提到的生成对抗网络由什么组成？", passages)
+    assert [s.text for s in chosen] == [GAN]
+    terms = [t.text for t in generator.question_terms("白皮书中提到的生成对抗网络由什么组成？", [])]
+    assert "白皮书" not in terms and "提到" not in terms and "对抗" in terms
+
+
+def test_a_multi_part_question_gets_a_sentence_for_each_part() -> None:
+    """The second sentence covers the part still unanswered, not the covered part again."""
+    again = "佳士得拍卖行拍卖的这幅画作成交后引起了广泛关注。"
+    passages = [make_passage(1, GAN + PAINTING + again)]
+    generator = library_generator(max_sentences=2, margin=0.3, semantic_weight=0.3)
+    question = "生成对抗网络由什么组成，佳士得拍卖的画作成交价是多少？"
+    ranked = [s.text for s in generator.rank(question, passages)]
+    assert ranked[-1] == GAN  # scored alone, both painting sentences beat it
+    chosen = [s.text for s in generator.select(question, passages)]
+    assert GAN in chosen and len(chosen) == 2  # one painting sentence, then the other part
 
 
 def test_quotes_are_verbatim_cited_and_in_document_order(passages: list[Passage]) -> None:

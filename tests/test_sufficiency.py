@@ -1,0 +1,159 @@
+"""The refusal signal decided before generation, and the question terms it rests on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from assistant.fakes import FakeGenerator, make_passage
+from assistant.sufficiency import (
+    Calibration,
+    SufficiencyChecker,
+    best_coverage,
+    unknown_named_terms,
+)
+from assistant.terms import CorpusTerms, idf, is_frame, question_terms
+from assistant.types import Passage
+
+TITLE = "人工智能生成内容（AIGC）白皮书"
+GAN = "生成对抗网络由一个生成器和一个判别器组成。"
+PAINTING = "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交。"
+LIBRARY = [
+    GAN,
+    PAINTING,
+    "AIGC 的发展大致可以分为三个阶段。",
+    "AIGC 改变了内容生产的方式。",
+    "AIGC 的治理需要多方参与。",
+    "ChatGPT 之前，Transformer 已经广泛应用。",
+]
+
+
+@pytest.fixture
+def stats() -> CorpusTerms:
+    return CorpusTerms(LIBRARY, [TITLE])
+
+
+class FixedScorer:
+    """A ``SentenceScorer`` returning given similarities, recording its calls."""
+
+    def __init__(self, sims: Sequence[float]) -> None:
+        self.sims = list(sims)
+        self.calls: list[str] = []
+
+    def sentence_similarities(self, question: str, passages: Sequence[Passage]) -> list[float]:
+        self.calls.append(question)
+        return self.sims
+
+
+def test_frame_and_title_words_carry_no_weight(stats: CorpusTerms) -> None:
+    terms = {
+        t.text: t.weight
+        for t in question_terms("根据白皮书，AIGC 中提到的佳士得画作是哪一年成交的？", stats)
+    }
+    assert "白皮书" not in terms and "提到" not in terms and "哪一年" not in terms
+    assert "aigc" not in terms  # a word of the document's title
+    assert {"佳士得", "画作", "成交"} <= set(terms)
+    english = {
+        t.text for t in question_terms("According to the paper, what does ChatGPT use?", stats)
+    }
+    assert english == {"chatgpt"}  # only the words the Chinese library holds
+
+
+def test_rare_terms_weigh_more_than_common_ones(stats: CorpusTerms) -> None:
+    three = CorpusTerms(["第一阶段。", "第二阶段。", "佳士得拍卖。"], [TITLE])
+    assert idf(three, "佳士得") > idf(three, "阶段") > idf(three, "白皮书")
+    assert idf(stats, "生成") == idf(stats, "白皮书")  # title words count as held everywhere
+    assert is_frame("第一个") and is_frame("两家") and is_frame("这个") and is_frame("多少")
+    assert not is_frame("生成器") and not is_frame("2018")
+
+
+def test_coverage_needs_the_asked_terms_together(stats: CorpusTerms) -> None:
+    terms = question_terms("佳士得拍卖的画作成交价格与生成对抗网络的组成", stats)
+    one, _ = best_coverage(terms, [GAN, PAINTING], 1)
+    two, covered = best_coverage(terms, [GAN, PAINTING], 2)
+    assert 0 < one < two and {"佳士得", "对抗"} <= covered
+
+
+def test_an_unknown_named_term_refuses(stats: CorpusTerms) -> None:
+    assert unknown_named_terms("Stable Diffusion 和 ChatGPT、GPT-4 的区别？", stats) == ["GPT-4"]
+    checker = SufficiencyChecker(lambda: stats)
+    verdict = checker.assess("GPT-4 是什么？", [make_passage(1, GAN)], "zh")
+    assert not verdict.sufficient and verdict.unknown == ("GPT-4",)
+    assert "GPT-4" in verdict.reason
+
+
+def test_no_passages_refuse(stats: CorpusTerms) -> None:
+    verdict = SufficiencyChecker(lambda: stats).assess("生成对抗网络由什么组成？", [], "zh")
+    assert not verdict.sufficient and verdict.score == 0.0
+
+
+def test_the_calibrated_sentence_similarity_decides(stats: CorpusTerms) -> None:
+    calibration = {"zh": Calibration(threshold=0.8, top=2), "en": Calibration(threshold=0.7)}
+    passages = [make_passage(1, GAN + PAINTING)]
+    close = SufficiencyChecker(lambda: stats, FixedScorer([0.9, 0.85, 0.1]), calibration)
+    verdict = close.assess("生成对抗网络由什么组成？", passages)
+    assert verdict.sufficient and verdict.score == pytest.approx(0.875)
+    far = SufficiencyChecker(lambda: stats, FixedScorer([0.82, 0.7]), calibration)
+    refused = far.assess("生成对抗网络由什么组成？", passages)
+    assert not refused.sufficient and refused.score == pytest.approx(0.76)
+    assert "below 0.800" in refused.reason
+    english = far.assess("What came before ChatGPT?", passages)  # its own threshold
+    assert english.sufficient
+
+
+def test_coverage_and_unknown_weights_move_the_score(stats: CorpusTerms) -> None:
+    calibration = {"zh": Calibration(threshold=0.8, top=1, coverage_weight=0.2, unknown_weight=0.5)}
+    checker = SufficiencyChecker(lambda: stats, FixedScorer([0.8]), calibration)
+    held = checker.assess("生成对抗网络由什么组成？", [make_passage(1, GAN)])
+    lacking = checker.assess("生成对抗网络用什么编程语言实现？", [make_passage(1, GAN)])
+    assert held.sufficient and held.coverage == pytest.approx(1.0)
+    assert not lacking.sufficient and "编程语言" in lacking.missing
+
+
+def test_without_a_scorer_the_chunk_similarity_falls_back(stats: CorpusTerms) -> None:
+    checker = SufficiencyChecker(lambda: stats, fallback=lambda language: 0.85)
+    low = [make_passage(1, GAN, dense_similarity=0.8)]
+    high = [make_passage(1, GAN, dense_similarity=0.9)]
+    assert not checker.assess("生成对抗网络由什么组成？", low).sufficient
+    assert checker.assess("生成对抗网络由什么组成？", high).sufficient
+    assert checker.assess("生成对抗网络由什么组成？", low, similarity=0.86).sufficient
+
+
+def test_the_chain_refuses_before_generation(stats: CorpusTerms) -> None:
+    """An insufficient verdict means the generator is never asked, and the refusal still names
+    the nearest sections."""
+    from assistant.chain import Assistant
+    from assistant.fakes import FakeJudge
+    from assistant.retrieval import RetrievalResult
+
+    passages = (make_passage(1, GAN, section_path=("二、技术体系",)),)
+
+    class Searcher:
+        def search(self, query: str, **kwargs: object) -> RetrievalResult:
+            return RetrievalResult(passages, 0.9, 1)
+
+    generator = FakeGenerator("生成对抗网络由一个生成器和一个判别器组成。【1】")
+    calibration = {"zh": Calibration(threshold=0.8), "en": Calibration(threshold=0.8)}
+    scorer = FixedScorer([0.5])
+    from ingest.settings import Settings
+
+    class NoPages:
+        def page_text(self, content_hash: str, page_index: int) -> None:
+            return None
+
+    assistant = Assistant(
+        Settings(),
+        index=NoPages(),  # type: ignore[arg-type]
+        searcher=Searcher(),  # type: ignore[arg-type]
+        judge=FakeJudge(),
+        generator_factories={"fake": lambda: generator},
+        default_mode="fake",
+        sufficiency=SufficiencyChecker(lambda: stats, scorer, calibration),
+    )
+    answer = assistant.ask("生成对抗网络由什么组成？")
+    assert answer.refused and generator.requests == []
+    assert "二、技术体系" in answer.text and scorer.calls == ["生成对抗网络由什么组成？"]
+    scorer.sims = [0.95]
+    answered = assistant.ask("生成对抗网络由什么组成？")
+    assert not answered.refused and len(generator.requests) == 1
