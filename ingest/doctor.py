@@ -298,6 +298,7 @@ def _catalog_from_chunks(path: Path, chunks: list[Chunk], embedding: str) -> Non
             content_hash, mine = max(by_hash.items(), key=lambda kv: len(kv[1]))
             mine.sort(key=lambda c: c.index)
             pages: dict[int, tuple[str, list[str], list[str]]] = {}
+            spans: dict[int, tuple[int, int]] = {}
             for c in mine:
                 first = c.page_indices[0] if c.page_indices else 0
                 for i, label in zip(c.page_indices, c.page_labels, strict=False):
@@ -305,18 +306,30 @@ def _catalog_from_chunks(path: Path, chunks: list[Chunk], embedding: str) -> Non
                 label, texts, notes = pages.setdefault(first, (c.page_labels[0], [], []))
                 texts.append(c.text)
                 notes.extend(n for n in c.footnotes if n not in notes)
-            db.executemany(
-                "INSERT OR REPLACE INTO pages VALUES(?,?,?,?,?)",
-                [
+                # A page's span is where its chunks lie in the document (approximate: the
+                # text between chunks, such as stripped headers, is gone).
+                start, end = spans.get(first, (c.start, c.end))
+                spans[first] = (min(start, c.start), max(end, c.end))
+            previous_end = 0
+            rows = []
+            for i, (label, texts, notes) in sorted(pages.items()):
+                start, end = spans.get(i, (previous_end, previous_end))
+                previous_end = end
+                rows.append(
                     (
                         content_hash,
                         i,
                         label,
                         "\n".join(texts),
                         json.dumps(notes, ensure_ascii=False),
+                        start,
+                        end,
                     )
-                    for i, (label, texts, notes) in sorted(pages.items())
-                ],
+                )
+            db.executemany(
+                "INSERT OR REPLACE INTO pages(content_hash, page_index, label, text, footnotes, "
+                "char_start, char_end) VALUES(?,?,?,?,?,?,?)",
+                rows,
             )
             labels = [pages[i][0] for i in sorted(pages)]
             db.execute(
