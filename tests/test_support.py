@@ -126,10 +126,9 @@ class _Model:
         return self.value
 
 
-def test_the_model_decides_only_the_undecided_band_on_the_aligned_sentence() -> None:
+def test_the_model_decides_what_the_cheap_layers_pass_on_the_aligned_sentence() -> None:
     model = _Model(0.9)
-    config = CheckerConfig(align_supported=0.99, align_unsupported=0.2)
-    checker = SupportChecker(config=config, model=model)
+    checker = SupportChecker(config=CheckerConfig(), model=model)
     verdict = checker.check("白皮书梳理提出了 AIGC 技术体系。", PREFACE)
     assert verdict.layer == "model" and verdict.supported
     assert model.calls and model.calls[0][1].startswith("在技术层面")  # the aligned sentence only
