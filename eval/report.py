@@ -360,6 +360,50 @@ def _misses(run: RunResult) -> list[str]:
     return lines
 
 
+def judge_disagreements(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Answer sentences that one judge accepts and another rejects (the production checker
+    against the independent model judge, in local runs): item, sentence, who rejected it."""
+    out = []
+    for record in records:
+        details = record.get("scores", {}).get("details", {})
+        rejected = {
+            key[len("unsupported_sentences[") : -1]: set(value)
+            for key, value in details.items()
+            if key.startswith("unsupported_sentences[")
+        }
+        if len(rejected) < 2:
+            continue
+        judges = sorted(rejected)
+        sentences = record.get("sentences", [])
+        every = set().union(*rejected.values())
+        for index in sorted(every):
+            by = [j for j in judges if index in rejected[j]]
+            if len(by) == len(judges) or index >= len(sentences):
+                continue
+            out.append(
+                {
+                    "id": record["id"],
+                    "sentence": sentences[index]["text"],
+                    "rejected_by": by,
+                    "accepted_by": [j for j in judges if j not in by],
+                }
+            )
+    return out
+
+
+def _disagreements(run: RunResult) -> list[str]:
+    rows = judge_disagreements(run.records)
+    if not rows:
+        return ["None (or only one judge in this run)."]
+    lines = ["| Item | Sentence | Rejected by | Accepted by |", "|---|---|---|---|"]
+    lines += [
+        f"| {r['id']} | {_cell(r['sentence'])} | {', '.join(r['rejected_by'])} "
+        f"| {', '.join(r['accepted_by'])} |"
+        for r in rows
+    ]
+    return lines
+
+
 def write_report(
     run_dir: str | Path,
     baseline: Mapping[str, Any] | None = None,
@@ -406,6 +450,8 @@ def write_report(
     lines += _flips(run, baseline)
     lines += ["", "## Misses", ""]
     lines += _misses(run)
+    lines += ["", "## Sentences the judges disagree on", ""]
+    lines += _disagreements(run)
     path = out / REPORT_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -152,3 +152,23 @@ def test_report_shows_splits_and_the_gate(tmp_path: Path) -> None:
     assert "| hit@5 | 100.0 | 50.0 | +50.0 | 82.2 | 2 | ok |" in gate
     assert "| factual:hit@5 | 100.0 | 0.0 | +100.0 | 100.0 | 1 | ok |" in gate
     assert "Follow-ups were asked with the reference history only." in text
+
+
+def test_sentences_the_judges_disagree_on_are_listed() -> None:
+    from eval.report import judge_disagreements
+
+    record = {
+        "id": "a-1",
+        "sentences": [{"text": "甲。"}, {"text": "乙。"}, {"text": "丙。"}],
+        "scores": {
+            "details": {
+                "unsupported_sentences[checker]": [1, 2],
+                "unsupported_sentences[local-llm]": [2],
+            }
+        },
+    }
+    assert judge_disagreements([record]) == [
+        {"id": "a-1", "sentence": "乙。", "rejected_by": ["checker"], "accepted_by": ["local-llm"]}
+    ]
+    one_judge = {**record, "scores": {"details": {"unsupported_sentences[checker]": [1]}}}
+    assert judge_disagreements([one_judge]) == []
