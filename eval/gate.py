@@ -107,6 +107,14 @@ GATE_FORMAT = 2
 """The entry format this gate writes and compares with (entries without one are format 1)."""
 
 Z_ONE_SIDED = 1.645
+
+#: Modes whose answers come from llama.cpp or another model: their greedy text differs between
+#: CPU builds (AVX-512 with AMX against AVX2 only), so a figure of theirs may move by this much
+#: with no change to the code. Measured on the 20-item local subset, one machine, llama.cpp
+#: built natively and with GGML_NATIVE=OFF and AVX-512 off (eval/cpu-spread.md): the largest
+#: gap of a gated figure was 6.3 points (key-fact recall). Their tolerance is never below it.
+MODEL_MODES = frozenset({"local", "openai"})
+BUILD_SPREAD = 0.065
 """One-sided 95% normal quantile of the paired tolerance."""
 
 GATED_OVERALL = (
@@ -414,6 +422,7 @@ def _check(
     current: float | None,
     base_items: Mapping[str, Mapping[str, Any]],
     members: Sequence[ItemScores],
+    floor: float = 0.0,
 ) -> MetricCheck:
     metric = figure["metric"]
     before: list[float] = []
@@ -425,6 +434,7 @@ def _check(
             before.append(float(was))
             after.append(now)
     drop, tolerance = paired_drop(before, after, lower_is_better=metric in LOWER_IS_BETTER)
+    tolerance = max(tolerance, floor)
     passed = current is not None and bool(before) and drop <= tolerance + _EPS
     return MetricCheck(label, figure["value"], current, drop, tolerance, len(before), passed)
 
@@ -461,6 +471,7 @@ def check_gate(
     for scores in per_item:
         failures += [f"invariant broken in {scores.id}: {v}" for v in scores.violations]
 
+    floor = BUILD_SPREAD if baseline_entry.get("mode") in MODEL_MODES else 0.0
     baseline_ids = set(baseline_entry.get("items", {}))
     current_ids = {s.id for s in per_item}
     if baseline_ids != current_ids:
@@ -477,7 +488,9 @@ def check_gate(
         group, metric = figure["group"], figure["metric"]
         current = table.get(group, {}).get(metric, {}).get("value")
         base_items = baseline_entry.get("live_items" if group == _LIVE_GROUP else "items", {})
-        check = _check(label, figure, current, base_items, _members(group, per_item, live_scores))
+        check = _check(
+            label, figure, current, base_items, _members(group, per_item, live_scores), floor
+        )
         checks.append(check)
         if current is None or check.n == 0:
             failures.append(f"{label} is missing from the run (baseline {_pct(figure['value'])})")

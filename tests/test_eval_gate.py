@@ -382,3 +382,17 @@ def test_a_broken_baseline_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("[]", "utf-8")
     with pytest.raises(BaselineError, match="keyed by run name"):
         load_baseline(path)
+
+
+def test_a_model_mode_is_never_held_to_less_than_the_spread_between_cpu_builds() -> None:
+    from eval.gate import BUILD_SPREAD, _check
+
+    figure = {"metric": "key_fact_recall", "value": 0.6}
+    members = [
+        ItemScores(f"i{k}", "factual", {"key_fact_recall": 0.5}, False, False)
+        for k in range(40)
+    ]
+    base = {f"i{k}": {"key_fact_recall": 0.55} for k in range(40)}  # every item 5 points down
+    strict = _check("overall key_fact_recall", figure, 0.5, base, members)
+    lenient = _check("overall key_fact_recall", figure, 0.5, base, members, BUILD_SPREAD)
+    assert not strict.passed and lenient.passed
