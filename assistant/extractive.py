@@ -24,7 +24,7 @@ from assistant.types import (
     Translator,
 )
 from ingest.embeddings import embedding_name
-from ingest.text import CONTENT, ends_sentence, has_cjk, split_sentences
+from ingest.text import CONTENT, detect_language, ends_sentence, has_cjk, split_sentences
 
 # An English question over a Chinese document gets the document's own sentences: a translation
 # made here could not be checked against the passage, a verbatim quote can. The lead-in says so
@@ -170,11 +170,18 @@ class ExtractiveGenerator:
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
         terms = self.question_terms(keywords_from or question, passages)
+        # An English word found in a Chinese sentence is a name or a gloss in brackets
+        # ("Generated" in the gloss of AIGC), not what an English question asks about: across
+        # languages only numbers are matched as terms, and meaning comes from the embeddings.
+        numbers = tuple(t for t in terms if any(ch.isdigit() for ch in t.text))
+        english = detect_language(question) == "en"
         w = self.semantic_weight
         scored = []
         for (passage, text, offset), sim in zip(candidates, sims, strict=True):
-            cover = coverage(terms, text)
-            score = w * float(sim) + (1 - w) * cover
+            cross = english and has_cjk(text)
+            cover = coverage(numbers, text) if cross else coverage(terms, text)
+            only_meaning = cross and not numbers
+            score = float(sim) if only_meaning else w * float(sim) + (1 - w) * cover
             scored.append(
                 ScoredSentence(
                     passage, text, offset, score, float(sim), frozenset(held(terms, text))

@@ -42,7 +42,9 @@ its two parts are. A figure fixed by construction is not gated (:data:`FIXED_BY_
 in extractive mode every answer sentence is a verbatim passage sentence cited to that passage,
 and the support checker (the one the assistant checks answers with) accepts a verbatim sentence
 of its own passage, so the checker's citation recall and precision are 100% whatever the
-change. They are still reported; a model judge's figures are gated in every mode.
+change. In the model modes answers are strict by default, so every sentence shown passed the
+checker and its citation recall is 100% too. They are still reported; the independent model
+judge's figures are gated in every mode.
 
 **Tolerance: a paired, one-sided test over the items.** The run and the baseline score the
 same items, so the gate compares them item by item: for each gated figure, ``d_i`` is the
@@ -135,6 +137,9 @@ GATED_PER_GROUP = ("hit@5", "key_fact_recall")
 
 FIXED_BY_CONSTRUCTION: Mapping[str, frozenset[str]] = {
     "extractive": frozenset({"citation_recall[checker]", "citation_precision[checker]"}),
+    # Strict by default in the model modes: every sentence shown passed the checker.
+    "local": frozenset({"citation_recall[checker]"}),
+    "openai": frozenset({"citation_recall[checker]"}),
 }
 """Mode -> figures that cannot move in that mode (see the module docstring); not gated."""
 

@@ -205,7 +205,8 @@ def test_extractive_checker_citations_are_not_gated_a_model_judge_is() -> None:
     assert "citation_precision[checker]" not in extractive
     assert {"citation_recall[local-llm]", "language_match", "answered_with_citation"} <= extractive
     local = {m for g, m in gated_figures(_metrics(scores, judges=judges, mode="local"))}
-    assert {"citation_recall[checker]", "citation_precision[checker]"} <= local
+    assert "citation_precision[checker]" in local  # several citations can still be imprecise
+    assert "citation_recall[checker]" not in local  # strict: every shown sentence passed it
 
 
 def test_a_run_not_like_the_baseline_fails_saying_what_differs() -> None:
@@ -389,8 +390,7 @@ def test_a_model_mode_is_never_held_to_less_than_the_spread_between_cpu_builds()
 
     figure = {"metric": "key_fact_recall", "value": 0.6}
     members = [
-        ItemScores(f"i{k}", "factual", {"key_fact_recall": 0.5}, False, False)
-        for k in range(40)
+        ItemScores(f"i{k}", "factual", {"key_fact_recall": 0.5}, False, False) for k in range(40)
     ]
     base = {f"i{k}": {"key_fact_recall": 0.55} for k in range(40)}  # every item 5 points down
     strict = _check("overall key_fact_recall", figure, 0.5, base, members)

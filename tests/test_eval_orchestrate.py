@@ -72,7 +72,8 @@ def test_the_local_run_keeps_its_fixed_subset_and_both_judges(tmp_path: Path) ->
     assert outcome.baseline_written and outcome.verdict is None and outcome.ok
     entry = load_baseline(tmp_path / "baseline.json")["local-subset20"]
     assert entry["subset"] == expected
-    assert "citation_recall[checker]" in entry["figures"]  # gated outside extractive mode
+    assert "citation_precision[checker]" in entry["figures"]  # gated outside extractive mode
+    assert "citation_recall[checker]" not in entry["figures"]  # strict: passed by construction
 
     # A subset stored in the baseline wins over the default pick, and is kept on update.
     data = json.loads((tmp_path / "baseline.json").read_text("utf-8"))
