@@ -5,6 +5,11 @@ The index is built once per session by ``whitepaper ingest`` (see ``fixtures_ind
 Questions were picked where the current system answers correctly. Known wrong behaviours are
 ``xfail`` with the reason: strict in extractive mode (deterministic, so a fix fails as XPASS and
 asks for the marker to go), lenient for the LLM.
+
+The LLM's greedy wording differs between CPU builds of llama.cpp (AVX2, AVX-512, AMX), so the
+local tests assert only what holds whatever the wording: citations the checker accepts, the
+refusal sentence, the answer's language, and facts stated by the answer *and* found in the
+passage that answer cites; never a phrase of the model's text.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from assistant.language import detect_language
 
 from assistant.chain import Assistant
 from assistant.types import REFUSAL, Answer, Turn
@@ -56,6 +62,33 @@ def assert_refused(answer: Answer) -> None:
 def has_all(text: str, *facts: str) -> bool:
     compact = re.sub(r"\s+", "", text)
     return all(re.sub(r"\s+", "", f) in compact for f in facts)
+
+
+def assert_accepted(answer: Answer, language: str) -> None:
+    """Valid citations (:func:`assert_cited`), every cited sentence supported by its passage,
+    and the whole answer written in ``language`` (markers aside)."""
+    assert_cited(answer)
+    assert answer.language == language
+    cited = [s for s in answer.sentences if s.markers]
+    assert cited, answer.sentences
+    unsupported = [s.text for s in cited if not s.supported]
+    assert not unsupported, f"cited but not supported: {unsupported}"
+    if answer.fallback is None:  # the quotes that stand in for a rejected answer are the paper's
+        assert detect_language(re.sub(r"【\d+】", "", answer.text)) == language, answer.text
+
+
+def assert_fact_from_cited_passage(answer: Answer, said: str, source: str | None = None) -> None:
+    """A supported sentence of the answer states ``said`` and a passage it cites holds
+    ``source`` (the same term unless given: an English answer about a Chinese passage)."""
+    by_number = {p.number: p for p in answer.passages}
+    source = source or said
+    for sentence in answer.sentences:
+        states = sentence.supported and has_all(sentence.text.lower(), said.lower())
+        if states and any(has_all(by_number[m].text, source) for m in sentence.markers):
+            return
+    raise AssertionError(
+        f"no supported sentence says {said!r} citing a passage with {source!r}: {answer.text!r}"
+    )
 
 
 # -- extractive mode -------------------------------------------------------------------------
@@ -217,28 +250,26 @@ def local(e5_assistant: Assistant) -> Assistant:
 @needs_local_model
 def test_local_chinese_question(local: Assistant) -> None:
     answer = local.ask("生成对抗网络由哪几部分组成？", mode="local")
-    assert answer.mode == "local" and answer.language == "zh"
-    assert_cited(answer)
-    assert has_all(answer.text, "生成器", "判别器")
-    assert all(s.supported for s in answer.sentences)
+    assert answer.mode == "local"
+    assert_accepted(answer, "zh")
+    assert_fact_from_cited_passage(answer, "生成器")
+    assert_fact_from_cited_passage(answer, "判别器")
 
 
 @needs_local_model
 def test_local_model_as_citation_judge(local: Assistant) -> None:
     """--verify model: the local LLM judges support (sharing the chat model's runtime)."""
     answer = local.ask("生成对抗网络由哪几部分组成？", mode="local", verify="model")
-    assert_cited(answer)
-    assert all(s.supported for s in answer.sentences)
+    assert_accepted(answer, "zh")
+    assert_fact_from_cited_passage(answer, "判别器")
     assert local.model_judge().name == "local-llm"
 
 
 @needs_local_model
 def test_local_english_question(local: Assistant) -> None:
     answer = local.ask("Which company released DALL-E in 2021?", mode="local")
-    assert answer.language == "en"
-    assert_cited(answer)
-    assert "OpenAI" in answer.text
-    assert any("DALL-E" in c.quote and c.page_label == "3" for c in answer.citations)
+    assert_accepted(answer, "en")
+    assert_fact_from_cited_passage(answer, "OpenAI")
 
 
 @needs_local_model
@@ -246,51 +277,61 @@ def test_local_follow_up(local: Assistant) -> None:
     answer = local.ask("它的判别器有什么作用？", GAN_HISTORY, mode="local")
     assert answer.question == "它的判别器有什么作用？"
     assert "生成对抗网络" in answer.standalone_question
-    assert_cited(answer)
-    assert has_all(answer.text, "生成数据和真实数据")
+    assert_accepted(answer, "zh")
+    # The white paper: 判别器致力于不断寻找生成数据和真实数据间的不同. Any wording of its role
+    # speaks of the real data it compares against.
+    assert_fact_from_cited_passage(answer, "判别器")
+    assert_fact_from_cited_passage(answer, "真实")
 
 
 @needs_local_model
 def test_local_number_question(local: Assistant) -> None:
     answer = local.ask("2018 年佳士得拍卖行拍出的人工智能画作成交价是多少？", mode="local")
-    assert_cited(answer)
-    assert has_all(answer.text, "43.25")
-    assert all("43.25" in c.quote for c in answer.citations), "only the passage that says so"
+    assert_accepted(answer, "zh")
+    assert_fact_from_cited_passage(answer, "43.25")
+    stating = [i for i, s in enumerate(answer.sentences) if "43.25" in s.text]
+    quotes = [c.quote for c in answer.citations if c.sentence_index in stating]
+    assert quotes and all("43.25" in q for q in quotes), "the price cites only what says so"
 
 
 @needs_local_model
 def test_local_refuses_an_off_topic_question(local: Assistant) -> None:
-    assert_refused(local.ask("今天北京的天气怎么样？", mode="local"))
+    answer = local.ask("今天北京的天气怎么样？", mode="local")
+    assert_refused(answer)
+    assert answer.language == "zh"
 
 
 @needs_local_model
-def test_local_strict_mode_refuses_instead_of_an_unsupported_answer(local: Assistant) -> None:
-    """The white paper never says; the model invents a language, which strict mode removes."""
-    assert_refused(local.ask("伊莉莎聊天机器人是用哪种编程语言实现的？", mode="local", strict=True))
+def test_local_strict_mode_never_shows_an_unsupported_answer(local: Assistant) -> None:
+    """The white paper never says; whatever language the model invents, strict mode removes:
+    the reader gets the refusal or the paper's own quotes, every shown sentence supported."""
+    answer = local.ask("伊莉莎聊天机器人是用哪种编程语言实现的？", mode="local", strict=True)
+    if not answer.refused:
+        assert_cited(answer)
+        assert all(s.supported and s.markers for s in answer.sentences), answer.sentences
 
 
 @needs_local_model
 def test_local_follow_up_year(local: Assistant) -> None:
     answer = local.ask("它是哪一年被提出的？", GAN_HISTORY, mode="local")
     assert "生成对抗网络" in answer.standalone_question
-    assert_cited(answer)
-    assert "2014" in answer.text
+    assert_accepted(answer, "zh")
+    assert_fact_from_cited_passage(answer, "2014")
 
 
 @needs_local_model
 def test_local_english_answer_about_gan_is_cited(local: Assistant) -> None:
     answer = local.ask("What does a generative adversarial network consist of?", mode="local")
-    assert answer.language == "en"
-    assert_cited(answer)
-    assert all(s.supported for s in answer.sentences)
-    assert "generator" in answer.text and "discriminator" in answer.text
+    assert_accepted(answer, "en")
+    assert_fact_from_cited_passage(answer, "generator", "生成器")
+    assert_fact_from_cited_passage(answer, "discriminator", "判别器")
 
 
 @needs_local_model
 @pytest.mark.xfail(
     raises=AssertionError,
-    reason="not refused: the model invents 生成对抗网络最早是由艾伦·图灵提出的。【1】【4】; the "
-    "checker flags it unsupported, but outside strict mode a flagged answer is still shown",
+    reason="not refused: the passages speak of GANs, so the sufficiency signal lets the model "
+    "answer; strict mode removes what it invents and shows the paper's quotes instead",
 )
 def test_local_refuses_who_invented_gans(local: Assistant) -> None:
     assert_refused(local.ask("生成对抗网络最早是由哪位研究者提出的？", mode="local"))
