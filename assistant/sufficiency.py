@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.language import detect_language
 from assistant.terms import CorpusTerms, Term, TermStatistics, held, question_terms
 from assistant.types import Language, Passage
 from ingest.chunker import split_sentences
+from ingest.text import detect_language
 
 _NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
 

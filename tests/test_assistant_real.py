@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from assistant.language import detect_language
 
 from assistant.chain import Assistant
 from assistant.types import REFUSAL, Answer, Turn
+from ingest.text import detect_language
 
 pytest_plugins = ["fixtures_index"]
 
