@@ -113,7 +113,7 @@ Z_ONE_SIDED = 1.645
 #: Modes whose answers come from llama.cpp or another model: their greedy text differs between
 #: CPU builds (AVX-512 with AMX against AVX2 only), so a figure of theirs may move by this much
 #: with no change to the code. Measured on the 20-item local subset, one machine, llama.cpp
-#: built natively and with GGML_NATIVE=OFF and AVX-512 off (eval/cpu-spread.md): the largest
+#: built natively and with GGML_NATIVE=OFF and AVX-512 off (README, "Tests"): the largest
 #: gap of a gated figure was 6.3 points (key-fact recall). Their tolerance is never below it.
 MODEL_MODES = frozenset({"local", "openai"})
 BUILD_SPREAD = 0.065
