@@ -48,7 +48,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The regression gate: extractive over the whole dev set, local over its fixed 20-item subset.
+# The regression gate: extractive over the whole dev set, local over a fixed 60-item calibration subset.
 eval-gate: $(STAMP)
 	$(BIN)/whitepaper ingest --no-progress
 	$(BIN)/whitepaper eval --gate --fresh

@@ -61,30 +61,32 @@ def _request(tmp_path: Path, **kwargs: object) -> EvalRequest:
 
 
 def test_the_local_run_keeps_its_fixed_subset_and_both_judges(tmp_path: Path) -> None:
-    assert default_run_name("local") == "local-subset20"
+    assert default_run_name("local") == "local-calib60"
     assert default_run_name("extractive") == "extractive-dev"
     fake = EchoAssistant()
     outcome = evaluate(_request(tmp_path, update_baseline=True), lambda mode: fake)
-    expected = [i.id for i in select_subset(load_eval_set(DEV_SET), 20)]
-    assert outcome.name == "local-subset20"
+    calib = [i for i in load_eval_set(DEV_SET) if i.split != "test"]
+    expected = [i.id for i in select_subset(calib, 60)]
+    assert len(expected) == 60
+    assert outcome.name == "local-calib60"
     assert outcome.run.metrics["item_ids"] == expected
     assert [j["name"] for j in outcome.run.metrics["judges"]] == ["checker", "local-llm"]
     assert outcome.baseline_written and outcome.verdict is None and outcome.ok
-    entry = load_baseline(tmp_path / "baseline.json")["local-subset20"]
+    entry = load_baseline(tmp_path / "baseline.json")["local-calib60"]
     assert entry["subset"] == expected
     assert "citation_precision[checker]" in entry["figures"]  # gated outside extractive mode
     assert "citation_recall[checker]" not in entry["figures"]  # strict: passed by construction
 
     # A subset stored in the baseline wins over the default pick, and is kept on update.
     data = json.loads((tmp_path / "baseline.json").read_text("utf-8"))
-    data["local-subset20"]["subset"] = expected[:5]
+    data["local-calib60"]["subset"] = expected[:5]
     (tmp_path / "baseline.json").write_text(json.dumps(data), "utf-8")
     again = evaluate(
         _request(tmp_path, out_dir=tmp_path / "five", update_baseline=True, accept_regression="5"),
         lambda mode: EchoAssistant(),
     )
     assert again.run.metrics["item_ids"] == expected[:5]
-    assert load_baseline(tmp_path / "baseline.json")["local-subset20"]["subset"] == expected[:5]
+    assert load_baseline(tmp_path / "baseline.json")["local-calib60"]["subset"] == expected[:5]
 
 
 def test_a_regression_fails_the_gate_and_keeps_the_baseline(tmp_path: Path) -> None:

@@ -505,7 +505,7 @@ DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "sets" / "aigc-d
 @click.option(
     "--name",
     default=None,
-    help="Run name in the baseline (default: extractive-dev, local-subset20, openai-dev).",
+    help="Run name in the baseline (default: extractive-dev, local-calib60, openai-dev).",
 )
 @click.option("--limit", type=int, default=None, help="Only the first N items.")
 @click.option(
@@ -572,7 +572,7 @@ def eval_command(
     \b
     Examples:
       whitepaper eval                                   # extractive, whole dev set
-      whitepaper eval --mode local --gate               # the fixed 20-item local subset
+      whitepaper eval --mode local --gate               # the fixed 60-item local subset
       whitepaper eval --limit 10 --out /tmp/run --json
       whitepaper eval --update-baseline                 # only moves a baseline it passes
       whitepaper eval --update-baseline --accept-regression "new set v2"
