@@ -108,7 +108,8 @@ class SentenceVectors:
 class ExtractiveGenerator:
     """Picks sentences by embedding similarity plus the weighted share of the question's content
     terms they hold (see ``assistant.terms``), covering each part of a multi-part question;
-    follow-ups are condensed by the deterministic rule, and nothing is translated."""
+    follow-ups are condensed by the deterministic rule; ``translator`` (set by the factory, see
+    ``assistant.crosslingual``) gives an English question's keyword query."""
 
     mode = "extractive"
 

@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.chain import Assistant
+from assistant.crosslingual import FeedbackTranslator
 from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
@@ -42,6 +43,7 @@ def build_assistant(
     vectors_path = settings.home / "sentence_vectors.sqlite"
     terms = lambda: library_terms(index)  # noqa: E731
     extractive = ExtractiveGenerator(embeddings, cache_path=vectors_path, terms=terms)
+    extractive.translator = FeedbackTranslator(index, embeddings, terms)
     sufficiency = SufficiencyChecker(
         terms,
         scorer=extractive,
@@ -115,7 +117,9 @@ def _local_generator(
     chat = make_local_chat_model(
         settings, runtime=_local_runtime(settings, shared), warm_system_prompt=SYSTEM_PROMPT
     )
-    return ChatGenerator(chat, "local", excerpter, settings.llm_passage_chars)
+    return ChatGenerator(
+        chat, "local", excerpter, settings.llm_passage_chars, translator=excerpter.translator
+    )
 
 
 def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
@@ -133,7 +137,9 @@ def _openai_judge(settings: Settings) -> SupportJudge:
 def _openai_generator(settings: Settings, excerpter: ExtractiveGenerator) -> Generator:
     from assistant.llm.openai_compat import make_openai_chat_model
 
-    return ChatGenerator(make_openai_chat_model(settings), "openai", excerpter, 700)
+    return ChatGenerator(
+        make_openai_chat_model(settings), "openai", excerpter, 700, translator=excerpter.translator
+    )
 
 
 def build_checker(

@@ -1,5 +1,5 @@
 """The LLM generator: any LangChain chat model (local llama.cpp or OpenAI-compatible) behind
-the ``Generator`` protocol, plus the condense and translate steps those modes use."""
+the ``Generator`` protocol, plus the condense step those modes use."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
-from assistant.prompts import CONDENSE_PROMPT, TRANSLATE_PROMPT, answer_messages, history_text
+from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
-from ingest.text import detect_language, has_cjk
+from ingest.text import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class ChatGenerator:
     The prompt is budgeted: a passage longer than ``passage_budget`` characters is replaced
     by an excerpt of its sentences most relevant to the question (in document order), so a
     small local model reads a top-5 context quickly. Citations are still checked against
-    the whole passages. The model is also its own rewriter (``condense``) and translator.
+    the whole passages. The model is also its own rewriter (``condense``); the search query of
+    an English question comes from ``translator`` (no model call on the critical path, see
+    ``assistant.crosslingual``).
     """
 
     def __init__(
@@ -57,13 +59,14 @@ class ChatGenerator:
         mode: str,
         excerpter: Excerpter | None = None,
         passage_budget: int = 700,
+        translator: Translator | None = None,
     ) -> None:
         self.mode = mode
         self.chat_model = chat_model
         self.excerpter = excerpter
         self.passage_budget = passage_budget
         self.rewriter: QueryRewriter = self
-        self.translator: Translator | None = self
+        self.translator = translator
         self.chain: Runnable[Any, str] = (
             RunnableLambda(self.messages) | chat_model | StrOutputParser()
         )
@@ -100,14 +103,3 @@ class ChatGenerator:
         if not rewritten or detect_language(rewritten) != detect_language(question):
             return RuleRewriter().condense(question, history)
         return rewritten
-
-    def translate(self, question: str) -> str | None:
-        """A Chinese search query for an English question (for BM25), or None."""
-        if has_cjk(question) and detect_language(question) == "zh":
-            return None
-        try:
-            text = self._complete(TRANSLATE_PROMPT.format(question=question), 200)
-        except Exception as exc:
-            log.warning("translation failed (%s); BM25 uses the English question", exc)
-            return None
-        return text if has_cjk(text) else None

@@ -25,8 +25,6 @@ CONDENSE_PROMPT = (
     "保持原问题的语言。只输出改写后的问题，不要回答它。\n\n对话历史：\n{history}\n\n最后一个问题：{question}\n\n改写后的问题："
 )
 
-TRANSLATE_PROMPT = "把下面的问题翻译成中文，用于在中文文档中检索。保留专有名词和缩写（如 AIGC、GAN）。只输出中文译文。\n\n问题：{question}\n\n中文："
-
 
 def format_passages(
     passages: Sequence[Passage], texts: Mapping[int, str] | None = None, max_chars: int = 700

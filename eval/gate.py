@@ -88,6 +88,8 @@ from eval.metrics import LOWER_IS_BETTER, ItemScores, item_values, judge_of, jud
 from ingest.errors import WhitepaperError
 
 __all__ = [
+    "BUILD_Z",
+    "CROSS_BUILD_RMS",
     "DEFAULT_BASELINE_PATH",
     "FIXED_BY_CONSTRUCTION",
     "FLAG_METRICS",
@@ -95,8 +97,6 @@ __all__ = [
     "GATED_PER_GROUP",
     "GATE_FORMAT",
     "Z_ONE_SIDED",
-    "BUILD_Z",
-    "CROSS_BUILD_RMS",
     "BaselineError",
     "Flips",
     "GateResult",

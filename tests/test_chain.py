@@ -172,20 +172,22 @@ def test_the_condense_step_sees_the_history_and_the_answer_prompt_the_standalone
     assert assistant.searcher.calls[0]["query"] == standalone  # type: ignore[attr-defined]
 
 
-def test_an_english_question_is_translated_for_bm25_and_answered_in_english(
+def test_an_english_question_gets_its_translator_query_for_bm25_and_no_extra_model_call(
     make: AssistantMaker,
 ) -> None:
+    class Fixed:
+        def translate(self, question: str) -> str | None:
+            return question + " 佳士得 画作"
+
     model = ScriptedChatModel(
-        rules=[("中文：", "佳士得拍卖的人工智能画作以多少钱成交？")],
         replies=["The AI painting sold for 432,500 dollars at Christie's in 2018.【1】"],
     )
-    assistant = chat_assistant(make, model)
+    assistant = make({"local": lambda: ChatGenerator(model, mode="local", translator=Fixed())})
     answer = assistant.ask("How much did the AI painting sell for at Christie's?")
-    translate, answer_prompt = model.prompt_texts()
-    assert "How much did the AI painting sell for" in translate
+    (answer_prompt,) = model.prompt_texts()  # the model is asked once: to answer
     assert answer_prompt.endswith("Answer in English.")
     call = assistant.searcher.calls[0]  # type: ignore[attr-defined]
-    assert call["bm25_query"] == "佳士得拍卖的人工智能画作以多少钱成交？"
+    assert call["bm25_query"] == "How much did the AI painting sell for at Christie's? 佳士得 画作"
     assert answer.language == "en"
 
 

@@ -208,22 +208,3 @@ def test_condense_falls_back_to_the_rule(model: ScriptedChatModel) -> None:
     assert generator.condense("它有什么作用？", GAN) == RuleRewriter().condense(
         "它有什么作用？", GAN
     )
-
-
-def test_translation_gives_a_chinese_search_query_for_an_english_question() -> None:
-    model = ScriptedChatModel(replies=["佳士得拍卖的人工智能画作卖了多少钱？"])
-    generator = ChatGenerator(model, mode="local")
-    assert generator.translate("How much did the AI painting sell for at Christie's?") == (
-        "佳士得拍卖的人工智能画作卖了多少钱？"
-    )
-    assert "How much did the AI painting sell for" in model.prompt_texts()[0]
-    assert generator.translate("佳士得拍卖的画作卖了多少钱？") is None  # already Chinese
-    assert len(model.prompts) == 1
-
-
-@pytest.mark.parametrize(
-    "model",
-    [ScriptedChatModel(replies=["How much?"]), ScriptedChatModel(fail_with="down")],
-)
-def test_a_useless_translation_is_ignored(model: ScriptedChatModel) -> None:
-    assert ChatGenerator(model, mode="local").translate("What is AIGC?") is None

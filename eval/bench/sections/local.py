@@ -37,7 +37,7 @@ PROFILES = ("local",)
 #: Public function -> stage, for naming the slowest stage of the profile.
 STAGES = {
     "HybridSearcher.search": "retrieval",
-    "ChatGenerator.translate": "translate the question (LLM)",
+    "FeedbackTranslator.translate": "keyword query of an English question",
     "ChatGenerator.condense": "condense the follow-up (LLM)",
     "ChatGenerator.stream": "generate the answer (LLM)",
     "unknown_terms": "refusal check (terms the index never mentions)",
@@ -46,10 +46,10 @@ STAGES = {
 }
 
 NOTE = (
-    "ours: the whole local chain (an LLM translation of English questions for BM25, hybrid "
-    "retrieval, generation, citation check); tutorial: top-5 dense chunks in the LangChain RAG "
-    "prompt, same model object and settings; first token and total from the start of the call. "
-    "A refusal before generation has no first token."
+    "ours: the whole local chain (a keyword query for English questions from the best dense "
+    "chunks, hybrid retrieval, generation, citation check); tutorial: top-5 dense chunks in the"
+    " LangChain RAG prompt, same model object and settings; first token and total from the "
+    "start of the call. A refusal before generation has no first token."
 )
 
 

@@ -17,10 +17,10 @@ PROFILES: tuple[str, ...] = ()
 EQUAL_CONTEXT_K = 15
 
 NOTE = (
-    "answerable items; ours: extractive-mode retrieval (rule-based follow-up rewrite, no LLM "
-    "translation) with neighbour merging, 5 passages; tutorial: top-5 dense chunks of the raw "
-    "question. MRR over those 5 passages. Evidence counts as found when 60% of it is one "
-    "contiguous run of a passage (eval/metrics.py)."
+    "answerable items; ours: extractive-mode retrieval (rule-based follow-up rewrite, keyword "
+    "query of English questions from the best dense chunks) with neighbour merging, 5 passages;"
+    " tutorial: top-5 dense chunks of the raw question. MRR over those 5 passages. Evidence "
+    "counts as found when 60% of it is one contiguous run of a passage (eval/metrics.py)."
 )
 
 
