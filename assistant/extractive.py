@@ -237,8 +237,8 @@ class ExtractiveGenerator:
                 continue
             chosen.append(sentence)
             used += len(sentence.text)
-        if not chosen:
-            return passage.text[:budget]
+        if not chosen:  # no claim-like sentence (a table, a list): up to a sentence end
+            return _whole_sentences(passage.text, budget)
         chosen.sort(key=lambda s: s.offset)
         return "…".join(s.text for s in chosen)
 
@@ -249,3 +249,16 @@ class ExtractiveGenerator:
         yield lead_in(request.language, [s.text for s in chosen]) + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"
+
+
+def _whole_sentences(text: str, budget: int) -> str:
+    """The text's leading sentences within ``budget`` (at least the first), never a cut one
+    unless a single sentence runs past twice the budget."""
+    kept = ""
+    for span in split_sentences(text):
+        if kept and span.end > budget:
+            break
+        kept = text[: span.end]
+    if not kept or len(kept) > 2 * budget:
+        return text[:budget] + "…"
+    return kept.strip()

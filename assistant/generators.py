@@ -14,6 +14,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
+from assistant.markers import citation_grammar
 from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
 from ingest.text import detect_language
@@ -80,10 +81,21 @@ class ChatGenerator:
                     texts[p.number] = self.excerpter.excerpt(
                         request.standalone_question, p, self.passage_budget, request.question
                     )
-        return answer_messages(request, texts, max_chars=max(self.passage_budget, 200) * 2)
+        if self.excerpter is None:
+            return answer_messages(request, texts, max_chars=self.passage_budget)
+        # Excerpts are whole sentences: a sentence cut in two reads as another claim.
+        return answer_messages(request, texts, max_chars=None)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        yield from self.chain.stream(request)
+        """The answer's text as it is written. A model that takes a grammar (the local one) can
+        only write sentences ending in 【n】 for the given passages, or the refusal
+        (``assistant.markers``); another is asked to by the prompt and checked after."""
+        if not getattr(self.chat_model, "accepts_grammar", False) or not request.passages:
+            yield from self.chain.stream(request)
+            return
+        grammar = citation_grammar(p.number for p in request.passages)
+        model = self.chat_model.bind(grammar=grammar)
+        yield from (RunnableLambda(self.messages) | model | StrOutputParser()).stream(request)
 
     def _complete(self, prompt: str, max_chars: int = 300) -> str:
         text = (self.chat_model | StrOutputParser()).invoke([HumanMessage(prompt)])

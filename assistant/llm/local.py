@@ -15,6 +15,7 @@ with it: the system prompt is evaluated once per process.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import sys
@@ -232,6 +233,8 @@ class ChatLlamaCpp(BaseChatModel):
     stop: list[str] | None = None
     #: A system prompt to evaluate at :meth:`warm_up`, so the first question finds its state.
     warm_system_prompt: str | None = None
+    #: Calls may pass ``grammar=`` (GBNF text) to constrain what the sampler may write.
+    accepts_grammar: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -327,9 +330,12 @@ class ChatLlamaCpp(BaseChatModel):
             yield chunk
 
     def _call_params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(kwargs) - {"temperature", "max_tokens", "top_p", "repeat_penalty"}
+        unknown = set(kwargs) - {"temperature", "max_tokens", "top_p", "repeat_penalty", "grammar"}
         if unknown:
             raise TypeError(f"ChatLlamaCpp does not accept {sorted(unknown)}")
+        kwargs = dict(kwargs)
+        if kwargs.get("grammar") is not None:
+            kwargs["grammar"] = _grammar(kwargs["grammar"])
         params: dict[str, Any] = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
@@ -399,6 +405,14 @@ def llama_model_params(*, use_extra_bufts: bool) -> Iterator[None]:
             yield
         finally:
             low.llama_model_default_params = original
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(text: str) -> Any:
+    """A parsed GBNF grammar (parsed once per text: the same passages' numbers recur)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def _to_llama_messages(messages: list[BaseMessage]) -> list[Any]:
