@@ -25,11 +25,13 @@ from langchain_core.embeddings import Embeddings
 
 from ingest import home as home_layout
 from ingest.bm25 import Bm25Index
+from ingest.catalog import _SCHEMA
 from ingest.embeddings import embedding_name
 from ingest.errors import IndexDamaged, IndexNotFound
-from ingest.index import _SCHEMA, Index, _ChromaEmbeddingFunction, open_chroma_client
+from ingest.index import Index
 from ingest.model import META_CONTENT_HASH, Chunk
 from ingest.settings import Settings
+from ingest.store import _ChromaEmbeddingFunction, open_chroma_client
 
 log = logging.getLogger(__name__)
 _PAGE = 1000

@@ -273,7 +273,7 @@ class _RowCountingCollection:
 def test_reads_are_paged_and_bm25_keeps_the_chunk_order(hash_settings, tmp_path, monkeypatch):
     """Chroma's memory grows with the rows one call returns: no read asks for more than a page,
     and BM25, rebuilt page by page, still numbers the chunks in document and chunk order."""
-    monkeypatch.setattr("ingest.index._READ_BATCH", 3)
+    monkeypatch.setattr("ingest.store._READ_BATCH", 3)
     a = pf.make_cjk_pdf(tmp_path / "a.pdf", [pf.aigc_lines(12, k) for k in range(3)])
     b = pf.make_cjk_pdf(tmp_path / "b.pdf", [pf.aigc_lines(12, k + 2) for k in range(3)])
     ingest(hash_settings, b, a)
@@ -293,7 +293,7 @@ def test_reads_are_paged_and_bm25_keeps_the_chunk_order(hash_settings, tmp_path,
 
 
 def test_garbage_is_collected_a_page_at_a_time(hash_settings, tmp_path, doc_path, monkeypatch):
-    monkeypatch.setattr("ingest.index._READ_BATCH", 3)
+    monkeypatch.setattr("ingest.store._READ_BATCH", 3)
     v1, v2 = two_versions(tmp_path)
     shutil.copy(v1, doc_path)
     ingest(hash_settings, doc_path)
