@@ -18,10 +18,10 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.settings import RetrievalSettings
 from assistant.types import Passage
 from ingest.index import Index
 from ingest.model import Chunk
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +123,18 @@ def passage_from_chunks(
 class HybridSearcher:
     """Dense + BM25 search over one index, fused by RRF, with an optional cross-encoder."""
 
-    def __init__(self, index: Index, embeddings: Embeddings, settings: Settings) -> None:
+    def __init__(self, index: Index, embeddings: Embeddings, settings: RetrievalSettings) -> None:
         self.index = index
         self.embeddings = embeddings
         self.settings = settings
         self._reranker: Any = None
         self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the embedding model, open the vector store and load BM25 now."""
+        self.embeddings.embed_query("预热 warm-up")
+        self.index.check_store()
+        self.index.bm25()
 
     def search(
         self,

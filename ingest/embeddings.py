@@ -19,7 +19,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -159,7 +159,7 @@ def make_embeddings(spec: str, batch_size: int = 32, num_threads: int | None = N
     )
 
 
-def embeddings_from(settings: Settings) -> Embeddings:
+def embeddings_from(settings: IndexSettings) -> Embeddings:
     """The embedder the settings name, with their batch size and thread count."""
     return make_embeddings(settings.embedding, settings.embed_batch, settings.embed_threads)
 

@@ -44,7 +44,7 @@ from ingest.errors import (
 )
 from ingest.home import WriteLock
 from ingest.model import META_CONTENT_HASH, META_DOC_ID, META_INDEX, Chunk, CleanDocument
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class _ChromaEmbeddingFunction:
         return _ChromaEmbeddingFunction(make_embeddings(str(config["embedding"])))
 
 
-def open_chroma_client(settings: Settings, folder: Path) -> Any:
+def open_chroma_client(settings: IndexSettings, folder: Path) -> Any:
     """An embedded ``PersistentClient`` in ``folder``, or an ``HttpClient`` when configured."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -201,7 +201,7 @@ class Index:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: IndexSettings,
         embeddings: Embeddings,
         *,
         create: bool = False,

@@ -17,7 +17,8 @@ from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound, In
 from ingest.index import Index
 from ingest.loaders import inspect
 from ingest.pipeline import Ingestor, version_hash
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
+from ui.settings import Settings
 
 
 def open_index(settings: Settings) -> Index:

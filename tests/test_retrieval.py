@@ -17,7 +17,7 @@ from assistant.retrieval import (
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
 from ingest.model import Chunk
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 
@@ -204,7 +204,9 @@ def index(hash_home: Settings) -> Iterator[Index]:
 
 
 def searcher(index: Index, **changes: object) -> HybridSearcher:
-    return HybridSearcher(index, index.embeddings, index.settings.model_copy(update=changes))
+    return HybridSearcher(
+        index, index.embeddings, index.settings.model_copy(update=changes).retrieval
+    )
 
 
 def test_search_returns_numbered_passages_in_rank_order(index: Index) -> None:

@@ -21,10 +21,10 @@ from assistant.retrieval import HybridSearcher
 from assistant.types import Generator
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
-from ingest.settings import Settings
 from ui import handlers
 from ui.feedback import FeedbackStore
 from ui.handlers import AskOptions, ChatSession, ChatView, Warmup, stream_answer
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 
@@ -62,7 +62,7 @@ def assistant(hash_home: Settings) -> Iterator[Assistant]:
     a = Assistant(
         hash_home,
         index,
-        HybridSearcher(index, embeddings, hash_home),
+        HybridSearcher(index, embeddings, hash_home.retrieval),
         FakeJudge(),
         factories,
         default_mode="local",

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import click
 
 from ingest.errors import WhitepaperError
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
+from ui.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

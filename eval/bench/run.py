@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from assistant.settings import AssistantSettings
 from eval.bench import measure, sections, tutorial
 from eval.bench.config import (
     DEFAULT_SECTIONS,
@@ -49,7 +50,6 @@ from eval.bench.targets import check_all
 from eval.dataset import load_eval_set
 from ingest.embeddings import embeddings_from
 from ingest.errors import WhitepaperError
-from ingest.settings import Settings
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -85,7 +85,7 @@ PACKAGES = (
 )
 
 
-def run_bench(settings: Settings, config: BenchConfig) -> BenchResults:
+def run_bench(settings: AssistantSettings, config: BenchConfig) -> BenchResults:
     """Run the configured sections; the results of this run alone (see :func:`write_results`)."""
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
