@@ -150,7 +150,7 @@ class HybridSearcher:
         dense = self.index.dense_search(vector, s.dense_k, doc_id=doc_id)
         bm25_hits = self.index.bm25().search(bm25_query or query, s.bm25_k * 2)
         if doc_id is not None:
-            allowed = {c.id for c in self.index.chunks(doc_id)} if bm25_hits else set()
+            allowed = self.index.chunk_ids(doc_id) if bm25_hits else frozenset()
             bm25_hits = [h for h in bm25_hits if h[0] in allowed]
         bm25_hits = bm25_hits[: s.bm25_k]
         fused = rrf_fuse(

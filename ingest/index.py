@@ -224,6 +224,7 @@ class Index:
         self._committed = False
         self._write_depth = 0
         self._page_spans: dict[str, dict[int, tuple[int, int]]] = {}
+        self._chunk_ids: tuple[str, dict[str, frozenset[str]]] = ("", {})
         self._client: Any = None
         self._collection: Any = None
         self._bm25: Bm25Index | None = None
@@ -679,6 +680,29 @@ class Index:
                 return
             yield got
             offset += len(got["ids"])
+
+    def chunk_ids(self, doc_id: str) -> frozenset[str]:
+        """The ids of a document's active chunks (empty if the index has no such document).
+
+        Read from Chroma (ids only, through a ``where`` on the version's metadata) once per
+        document version and catalog generation, then kept: a query restricted to one
+        document does not read its chunks again."""
+        self._sync()
+        record = self.document(doc_id)
+        if record is None:
+            return frozenset()
+        key = f"{self.folder}|{self._generation}"
+        with self._lock:
+            if self._chunk_ids[0] != key:
+                self._chunk_ids = (key, {})
+            cached = self._chunk_ids[1].get(record.content_hash)
+        if cached is None:
+            where = _hash_filter([record.content_hash])
+            cached = frozenset(i for got in self._pages(where, []) for i in got["ids"])
+            with self._lock:
+                if self._chunk_ids[0] == key:
+                    self._chunk_ids[1][record.content_hash] = cached
+        return cached
 
     def _ordered_ids(self) -> list[str]:
         """The active chunks' ids in ``chunks()`` order (document, then chunk index)."""
