@@ -20,6 +20,7 @@ from pydantic import ConfigDict
 
 from assistant.settings import RetrievalSettings
 from assistant.types import Passage
+from ingest.environment import prepare_environment
 from ingest.index import Index
 from ingest.model import Chunk
 
@@ -189,6 +190,7 @@ class HybridSearcher:
     def _rerank(self, query: str, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
         with self._lock:
             if self._reranker is None:
+                prepare_environment()
                 from sentence_transformers import CrossEncoder
 
                 self._reranker = CrossEncoder(self.settings.reranker, device="cpu")

@@ -46,7 +46,6 @@ from ingest.home import WriteLock
 from ingest.model import META_CONTENT_HASH, META_DOC_ID, META_INDEX, Chunk, CleanDocument
 from ingest.settings import IndexSettings
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 log = logging.getLogger(__name__)
 
 _SCHEMA = """

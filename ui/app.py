@@ -23,6 +23,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.chain import Assistant
+from ingest.environment import prepare_environment
 from ingest.errors import WhitepaperError
 from ui import render
 from ui.feedback import FeedbackStore, feedback_path
@@ -518,6 +519,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860) -> N
     from assistant.factory import build_assistant
 
     ui_auth(settings.ui)  # fail before anything starts
+    prepare_environment()
     # Gradio keeps uploads in its cache folder: keep that under the index home too.
     os.environ["GRADIO_TEMP_DIR"] = str((settings.home / "ui-uploads").resolve())
     assistant = build_assistant(settings)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ingest.environment import prepare_environment
 from ingest.errors import WhitepaperError
 from ingest.settings import BUNDLED_PDF
 from ui.settings import Settings
@@ -93,6 +94,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
       whitepaper stats --json
     """
     _setup_logging(verbose)
+    prepare_environment()
     ctx.obj = Settings()
 
 

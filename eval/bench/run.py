@@ -49,6 +49,7 @@ from eval.bench.results import (
 from eval.bench.targets import check_all
 from eval.dataset import load_eval_set
 from ingest.embeddings import embeddings_from
+from ingest.environment import prepare_environment
 from ingest.errors import WhitepaperError
 
 __all__ = [
@@ -87,6 +88,7 @@ PACKAGES = (
 
 def run_bench(settings: AssistantSettings, config: BenchConfig) -> BenchResults:
     """Run the configured sections; the results of this run alone (see :func:`write_results`)."""
+    prepare_environment()
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     load_start = measure.load_average()
