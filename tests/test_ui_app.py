@@ -202,3 +202,33 @@ def test_the_page_script_never_writes_markup() -> None:
     script = (app.STATIC / "transcript.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+def test_the_ui_in_extractive_mode_builds_no_local_model(
+    hash_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local model is installed (pretended) but the mode is extractive: building the UI
+    and its warm-up construct nothing of the local model."""
+    from assistant import factory
+    from assistant.llm import local
+    from ui.handlers import Warmup
+
+    built: list[str] = []
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        built.append("local model")
+        raise AssertionError("the local model was constructed")
+
+    monkeypatch.setattr(factory, "_local_available", lambda: True)
+    monkeypatch.setattr(local, "LlamaRuntime", record)
+    monkeypatch.setattr(local, "make_local_chat_model", record)
+    a = factory.build_assistant(hash_home.model_copy(update={"mode": "extractive"}))
+    try:
+        warmup = Warmup(a)
+        demo = build_ui(a, warmup=warmup)
+        warmup.run()
+        assert "local" in a.modes and not warmup.busy
+        assert built == []
+        demo.close()
+    finally:
+        a.index.close()
