@@ -265,6 +265,7 @@ def test_in_extractive_mode_the_ui_never_constructs_the_local_model(
         warmup.run()
         assert not warmup.busy and handlers.initial_mode(a, warmup) == "extractive"
         assert not any("local model" in line for line in warmup.status_lines())
+        assert "loads for this first local question" in str(handlers.waiting_note("local", warmup))
         views = ask(a, "生成对抗网络由哪几部分组成？", mode="extractive")
         assert views[-1].answer is not None and not views[-1].answer["refused"]
         assert built == [] and not a.model_ready("local")

@@ -306,6 +306,11 @@ class Warmup:
                 setattr(self._state, key, value)
 
     @property
+    def loads_local(self) -> bool:
+        """Whether this warm-up loads the local model (else its first question does)."""
+        return self._state.local != "absent"
+
+    @property
     def local_ready(self) -> bool:
         return self._state.local == "ready" or self.assistant.model_ready("local")
 
@@ -349,6 +354,11 @@ def initial_mode(assistant: Assistant, warmup: Warmup | None) -> str:
 def waiting_note(mode: str, warmup: Warmup | None) -> str | None:
     """What a local-mode question says while the model is still loading."""
     if mode == "local" and warmup is not None and not warmup.local_ready:
+        if not warmup.loads_local:
+            return (
+                "The local model loads for this first local question; it takes a while "
+                "(or switch to extractive mode) · 本地模型首次加载中，请稍候"
+            )
         return (
             "The local model is still loading; your question waits for it (or switch to "
             "extractive mode) · 本地模型加载中，请稍候"
