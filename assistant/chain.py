@@ -15,14 +15,17 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
 from assistant.citations import check_answer
 from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.settings import AssistantSettings
 from assistant.sufficiency import SufficiencyChecker
 from assistant.support import JudgeCheck
 from assistant.terms import library_terms
@@ -39,9 +42,11 @@ from assistant.types import (
     Turn,
 )
 from ingest.errors import ModelUnavailable, WhitepaperError
-from ingest.index import Index
-from ingest.settings import Settings
+from ingest.index import DocumentRecord, Index
 from ingest.text import LATIN_TERM, detect_language, is_named_term
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport, Progress
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
@@ -130,11 +135,17 @@ def nearest_sections(passages: Sequence[Passage], n: int = 2) -> tuple[str, ...]
 
 
 class Assistant:
-    """Answers questions over one index with one of several generators."""
+    """Answers questions over one index with one of several generators.
+
+    Besides answering (``stream``, ``ask``), it offers what a front end needs without
+    reaching into its parts: ``warm_up``/``warm_up_model``/``model_ready`` to load the heavy
+    parts ahead of the first question, and the library operations (``documents``,
+    ``ingest``, ``remove_document``, ``writing``, ``page_text``, ``check_store``).
+    """
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AssistantSettings,
         index: Index,
         searcher: HybridSearcher,
         judge: SupportCheck,
@@ -147,7 +158,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.sufficiency = sufficiency or SufficiencyChecker(
-            lambda: library_terms(index), fallback=settings.refusal_threshold
+            lambda: library_terms(index), fallback=settings.retrieval.refusal_threshold
         )
         self.index = index
         self.searcher = searcher
@@ -197,6 +208,77 @@ class Assistant:
                 self._model_judge = self._model_judge_factory()
             return self._model_judge
 
+    # -- readiness ------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the embedding model, open the vector store and load BM25, so the first
+        question does not wait for them. Raises what opening them raises."""
+        self.searcher.warm_up()
+
+    def warm_up_model(self, mode: str) -> bool:
+        """Load the model of an LLM ``mode`` now (it would load on its first question).
+
+        Returns whether the mode has a model that loads (False: nothing to do, e.g. the
+        extractive mode or a remote endpoint). Raises what loading raises."""
+        warm = getattr(self._chat_model(self.generator(mode)), "warm_up", None)
+        if warm is None:
+            return False
+        warm()
+        return True
+
+    def model_ready(self, mode: str) -> bool:
+        """Whether ``mode`` answers without loading a model first. Never builds or loads
+        anything: a mode not used yet is not ready unless it has no model to load."""
+        with self._lock:
+            generator = self._generators.get(mode)
+        if generator is None:
+            return False
+        return bool(getattr(self._chat_model(generator), "loaded", True))
+
+    @staticmethod
+    def _chat_model(generator: Generator) -> Any:
+        return getattr(generator, "chat_model", None)
+
+    # -- the library ----------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentRecord]:
+        """The documents of the index, as the catalog lists them."""
+        return self.index.documents()
+
+    def page_text(self, content_hash: str, page_index: int) -> tuple[str, str, list[str]] | None:
+        """One page of a document version: (label, text, footnotes), or None if unknown."""
+        return self.index.page_text(content_hash, page_index)
+
+    def check_store(self) -> int:
+        """Open the vector store now (``IndexDamaged`` if it cannot be); its chunk count."""
+        return self.index.check_store()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the home's write lock (shared with the CLI's ingests) for a compound change;
+        ``ingest`` and ``remove_document`` inside it take it again without waiting."""
+        with self.index.writing():
+            yield
+
+    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Ingest files into the index under the write lock (a bad file is reported, not
+        raised), with the index's own embedding model."""
+        from ingest.pipeline import Ingestor
+
+        if progress is None:
+            ingestor = Ingestor(self.settings, self.searcher.embeddings, self.index)
+        else:
+            ingestor = Ingestor(
+                self.settings, self.searcher.embeddings, self.index, progress=progress
+            )
+        return ingestor.ingest(list(paths))
+
+    def remove_document(self, doc_id: str) -> DocumentRecord:
+        """Remove a document from the index (``DocumentNotFound`` if it has none)."""
+        return self.index.remove(doc_id)
+
+    # -- answering ------------------------------------------------------------------------------
+
     def stream(
         self,
         question: str,
@@ -212,7 +294,7 @@ class Assistant:
         started = time.perf_counter()
         question = clean_question(question)
         mode = mode or self.default_mode
-        strict = self.settings.strict if strict is None else strict
+        strict = self.settings.generation.strict if strict is None else strict
         if strict is None:
             strict = mode != "extractive"
         language = detect_language(question)

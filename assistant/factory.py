@@ -14,6 +14,7 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
+from assistant.settings import AssistantSettings
 from assistant.sufficiency import DEFAULT_CALIBRATION, SufficiencyChecker
 from assistant.support import SupportChecker
 from assistant.terms import library_terms
@@ -22,13 +23,12 @@ from ingest.embeddings import embeddings_from
 from ingest.errors import WhitepaperError
 from ingest.home import index_exists
 from ingest.index import Index
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def build_assistant(
-    settings: Settings,
+    settings: AssistantSettings,
     *,
     embeddings: Embeddings | None = None,
     index: Index | None = None,
@@ -36,7 +36,7 @@ def build_assistant(
     """Open the index and wire retrieval, generators and judges for the configured modes."""
     embeddings = embeddings or embeddings_from(settings)
     index = index or Index(settings, embeddings)
-    searcher = HybridSearcher(index, embeddings, settings)
+    searcher = HybridSearcher(index, embeddings, settings.retrieval)
     vocabulary = _latin_vocabulary(index)
     judge = SupportChecker(embeddings=embeddings, vocabulary_source=vocabulary)
 
@@ -48,7 +48,7 @@ def build_assistant(
         terms,
         scorer=extractive,
         calibration=DEFAULT_CALIBRATION.get(settings.embedding),
-        fallback=settings.refusal_threshold,
+        fallback=settings.retrieval.refusal_threshold,
     )
     factories: dict[str, Callable[[], Generator]] = {"extractive": lambda: extractive}
     model_judge: Callable[[], SupportJudge] | None = None
@@ -101,49 +101,55 @@ def _local_available() -> bool:
     return bool(local_model_available())
 
 
-def _local_runtime(settings: Settings, shared: dict[str, Any]) -> Any:
+def _local_runtime(settings: AssistantSettings, shared: dict[str, Any]) -> Any:
     from assistant.llm.local import LlamaRuntime
 
     if "runtime" not in shared:
-        shared["runtime"] = LlamaRuntime(settings)  # cheap: loads on first use
+        shared["runtime"] = LlamaRuntime(settings.generation)  # cheap: loads on first use
     return shared["runtime"]
 
 
 def _local_generator(
-    settings: Settings, shared: dict[str, Any], excerpter: ExtractiveGenerator
+    settings: AssistantSettings, shared: dict[str, Any], excerpter: ExtractiveGenerator
 ) -> Generator:
     from assistant.llm.local import make_local_chat_model
 
     chat = make_local_chat_model(
-        settings, runtime=_local_runtime(settings, shared), warm_system_prompt=SYSTEM_PROMPT
+        settings.generation,
+        runtime=_local_runtime(settings, shared),
+        warm_system_prompt=SYSTEM_PROMPT,
     )
     return ChatGenerator(
         chat, "local", excerpter, settings.llm_passage_chars, translator=excerpter.translator
     )
 
 
-def _local_judge(settings: Settings, shared: dict[str, Any]) -> SupportJudge:
+def _local_judge(settings: AssistantSettings, shared: dict[str, Any]) -> SupportJudge:
     from assistant.llm.judge import LlamaSupportJudge
 
     return LlamaSupportJudge(_local_runtime(settings, shared))
 
 
-def _openai_judge(settings: Settings) -> SupportJudge:
+def _openai_judge(settings: AssistantSettings) -> SupportJudge:
     from assistant.llm.judge import OpenAISupportJudge
 
-    return OpenAISupportJudge(settings)
+    return OpenAISupportJudge(settings.generation)
 
 
-def _openai_generator(settings: Settings, excerpter: ExtractiveGenerator) -> Generator:
+def _openai_generator(settings: AssistantSettings, excerpter: ExtractiveGenerator) -> Generator:
     from assistant.llm.openai_compat import make_openai_chat_model
 
     return ChatGenerator(
-        make_openai_chat_model(settings), "openai", excerpter, 700, translator=excerpter.translator
+        make_openai_chat_model(settings.generation),
+        "openai",
+        excerpter,
+        700,
+        translator=excerpter.translator,
     )
 
 
 def build_checker(
-    settings: Settings,
+    settings: AssistantSettings,
     *,
     use_model: bool | None = None,
     embeddings: Embeddings | None = None,

@@ -18,10 +18,11 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.settings import RetrievalSettings
 from assistant.types import Passage
+from ingest.environment import prepare_environment
 from ingest.index import Index
 from ingest.model import Chunk
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +124,18 @@ def passage_from_chunks(
 class HybridSearcher:
     """Dense + BM25 search over one index, fused by RRF, with an optional cross-encoder."""
 
-    def __init__(self, index: Index, embeddings: Embeddings, settings: Settings) -> None:
+    def __init__(self, index: Index, embeddings: Embeddings, settings: RetrievalSettings) -> None:
         self.index = index
         self.embeddings = embeddings
         self.settings = settings
         self._reranker: Any = None
         self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the embedding model, open the vector store and load BM25 now."""
+        self.embeddings.embed_query("预热 warm-up")
+        self.index.check_store()
+        self.index.bm25()
 
     def search(
         self,
@@ -144,7 +151,7 @@ class HybridSearcher:
         dense = self.index.dense_search(vector, s.dense_k, doc_id=doc_id)
         bm25_hits = self.index.bm25().search(bm25_query or query, s.bm25_k * 2)
         if doc_id is not None:
-            allowed = {c.id for c in self.index.chunks(doc_id)} if bm25_hits else set()
+            allowed = self.index.chunk_ids(doc_id) if bm25_hits else frozenset()
             bm25_hits = [h for h in bm25_hits if h[0] in allowed]
         bm25_hits = bm25_hits[: s.bm25_k]
         fused = rrf_fuse(
@@ -183,6 +190,7 @@ class HybridSearcher:
     def _rerank(self, query: str, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
         with self._lock:
             if self._reranker is None:
+                prepare_environment()
                 from sentence_transformers import CrossEncoder
 
                 self._reranker = CrossEncoder(self.settings.reranker, device="cpu")

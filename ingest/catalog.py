@@ -22,7 +22,7 @@ from ingest.errors import (
 )
 from ingest.home import WriteLock
 from ingest.model import Chunk, CleanDocument
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Catalog:
     """Catalog reads and writes of one index; :class:`~ingest.index.Index` sets the attributes
     and follows other writers (``_sync``) before each read."""
 
-    settings: Settings
+    settings: IndexSettings
     home: Path
     folder: Path
     embedding: str
@@ -90,6 +90,7 @@ class Catalog:
     _generation: str
     _committed: bool
     _page_spans: dict[str, dict[int, tuple[int, int]]]
+    _chunk_ids: tuple[str, dict[str, frozenset[str]]]
 
     def _sync(self) -> None:
         """Follow other processes' writes before a read (the index does)."""

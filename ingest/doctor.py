@@ -30,7 +30,7 @@ from ingest.embeddings import embedding_name
 from ingest.errors import IndexDamaged, IndexNotFound
 from ingest.index import Index
 from ingest.model import META_CONTENT_HASH, Chunk
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 from ingest.store import _ChromaEmbeddingFunction, open_chroma_client
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class DoctorReport:
         }
 
 
-def examine(settings: Settings, embeddings: Embeddings) -> DoctorReport:
+def examine(settings: IndexSettings, embeddings: Embeddings) -> DoctorReport:
     """Check the live index of ``settings.home``; change nothing."""
     home = settings.home
     folder = home_layout.live_folder(home)
@@ -121,7 +121,7 @@ def catalog_problem(path: Path) -> str | None:
     return None
 
 
-def _open_store(settings: Settings, folder: Path, name: str, embeddings: Embeddings) -> Any:
+def _open_store(settings: IndexSettings, folder: Path, name: str, embeddings: Embeddings) -> Any:
     client = open_chroma_client(settings, folder / home_layout.CHROMA)
     return client.get_collection(name=name, embedding_function=_ChromaEmbeddingFunction(embeddings))
 
@@ -188,7 +188,7 @@ def _check_store(index: Index, embeddings: Embeddings, report: DoctorReport) -> 
         )
 
 
-def repair(settings: Settings, embeddings: Embeddings, *, wait: bool = True) -> DoctorReport:
+def repair(settings: IndexSettings, embeddings: Embeddings, *, wait: bool = True) -> DoctorReport:
     """Check, fix what was found (holding the write lock), and check again."""
     from ingest.rebuild import rebuild
 
@@ -231,7 +231,7 @@ def repair(settings: Settings, embeddings: Embeddings, *, wait: bool = True) -> 
     return report
 
 
-def _restore_catalog(settings: Settings, embeddings: Embeddings, folder: Path) -> str:
+def _restore_catalog(settings: IndexSettings, embeddings: Embeddings, folder: Path) -> str:
     """Replace a damaged catalog: from its backup, else from the store's chunk metadata."""
     catalog = folder / home_layout.CATALOG
     backup = folder / home_layout.CATALOG_BACKUP

@@ -18,11 +18,9 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from ingest.environment import prepare_environment
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from ingest.settings import IndexSettings
 
 
 class E5Embeddings(Embeddings):
@@ -87,6 +85,7 @@ class SentenceTransformerEmbeddings(Embeddings):
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
+                prepare_environment()
                 try:
                     from sentence_transformers import SentenceTransformer
                 except ImportError as exc:
@@ -159,7 +158,7 @@ def make_embeddings(spec: str, batch_size: int = 32, num_threads: int | None = N
     )
 
 
-def embeddings_from(settings: Settings) -> Embeddings:
+def embeddings_from(settings: IndexSettings) -> Embeddings:
     """The embedder the settings name, with their batch size and thread count."""
     return make_embeddings(settings.embedding, settings.embed_batch, settings.embed_threads)
 

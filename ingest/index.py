@@ -35,7 +35,7 @@ from ingest.errors import (
     EmbeddingMismatch,
 )
 from ingest.home import WriteLock
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 from ingest.store import ChromaStore, DenseHit, _close_chroma, open_chroma_client
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Index(ChromaStore):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: IndexSettings,
         embeddings: Embeddings,
         *,
         create: bool = False,
@@ -75,6 +75,7 @@ class Index(ChromaStore):
         self._committed = False
         self._write_depth = 0
         self._page_spans: dict[str, dict[int, tuple[int, int]]] = {}
+        self._chunk_ids: tuple[str, dict[str, frozenset[str]]] = ("", {})
         self._client: Any = None
         self._collection: Any = None
         self._bm25: Bm25Index | None = None

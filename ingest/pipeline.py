@@ -18,7 +18,7 @@ from ingest.errors import IngestError
 from ingest.index import DocumentRecord, Index
 from ingest.loaders import SourceFile, expand_paths, inspect, open_pdf, read_text_pages
 from ingest.model import Chunk, CleanDocument, Footnote, RawPage
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ PIPELINE_VERSION = 2
 Progress = Callable[[str, int, int], None]
 
 
-def version_hash(file_hash: str, settings: Settings) -> str:
+def version_hash(file_hash: str, settings: IndexSettings) -> str:
     """A document version's identity: the file's bytes and everything that shapes its chunks
     (the cleaning switch, chunk sizes, the pipeline version). Changing any of them makes the
     next ingest replace the document instead of calling it unchanged."""
@@ -107,7 +107,7 @@ class Ingestor:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: IndexSettings,
         embeddings: Embeddings,
         index: Index | None = None,
         progress: Progress = _no_progress,

@@ -23,7 +23,7 @@ from ingest import home as home_layout
 from ingest.errors import IngestError
 from ingest.index import DocumentRecord, Index, open_chroma_client
 from ingest.pipeline import PIPELINE_VERSION, FileOutcome, Ingestor, Progress
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class RebuildReport:
         }
 
 
-def needs_rebuild(settings: Settings, embeddings: Embeddings) -> str | None:
+def needs_rebuild(settings: IndexSettings, embeddings: Embeddings) -> str | None:
     """Why the live index must be rebuilt before the next ingest (None: it need not be): it
     was built by another version of the cleaning and chunking pipeline. (Another embedding
     model is an error that asks for ``--rebuild``: re-embedding a library is the user's call.)
@@ -93,7 +93,7 @@ def needs_rebuild(settings: Settings, embeddings: Embeddings) -> str | None:
 
 
 def rebuild(
-    settings: Settings,
+    settings: IndexSettings,
     embeddings: Embeddings,
     paths: Sequence[Path] = (),
     *,
@@ -182,7 +182,7 @@ def _rebuild_one(
     return RebuiltDocument(record.doc_id, "pages", str(path), outcome.chunks), outcome
 
 
-def _drop_collection(settings: Settings, name: str) -> None:
+def _drop_collection(settings: IndexSettings, name: str) -> None:
     try:
         open_chroma_client(settings, settings.home).delete_collection(name)
     except Exception as exc:  # already gone: nothing to tidy

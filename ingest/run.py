@@ -10,12 +10,12 @@ from pathlib import Path
 from ingest.index import Index
 from ingest.pipeline import IngestReport, Progress
 from ingest.rebuild import RebuildReport
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF, IndexSettings
 
 log = logging.getLogger(__name__)
 
 
-def open_index(settings: Settings) -> Index:
+def open_index(settings: IndexSettings) -> Index:
     """The index of ``settings.home`` with the configured embedding model."""
     from ingest.embeddings import embeddings_from
 
@@ -23,7 +23,7 @@ def open_index(settings: Settings) -> Index:
 
 
 def ingest_or_rebuild(
-    settings: Settings,
+    settings: IndexSettings,
     paths: Sequence[Path],
     *,
     rebuild: bool,

@@ -1,16 +1,19 @@
-"""The one typed settings object of the project.
+"""Settings of the index: where it is stored and how documents are ingested.
 
-Built once at an entry point (CLI, UI, eval, bench) and passed down. Every field can be
-overridden from the environment with the ``WHITEPAPER_`` prefix, e.g. ``WHITEPAPER_HOME``.
+The settings are layered by package, so each package declares only its own concern:
+``ingest.settings.IndexSettings`` (store, ingestion) <- ``assistant.settings.AssistantSettings``
+(retrieval, generation) <- ``ui.settings.Settings`` (the web UI), the object the CLI builds.
+Each layer parses its fields from the environment with the ``WHITEPAPER_`` prefix (e.g.
+``WHITEPAPER_HOME``) and offers them as small frozen groups (``store``, ``ingest``) that a
+component takes instead of the whole object.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The bundled document that ``whitepaper ingest`` reads when given no path.
@@ -21,16 +24,30 @@ BUNDLED_PDF = (
     / "aigc-whitepaper-2022.pdf"
 )
 
-Mode = Literal["auto", "extractive", "local", "openai"]
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the index lives: its home folder and the Chroma store of its vectors."""
+
+    home: Path
+    chroma_url: str | None
+    collection: str
 
 
-def _default_model_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "whitepaper-assistant"
+@dataclass(frozen=True)
+class IngestSettings:
+    """How documents become chunks and vectors."""
+
+    embedding: str
+    embed_batch: int
+    embed_threads: int | None
+    strip_headers: bool
+    chunk_target: int
+    chunk_max: int
 
 
-class Settings(BaseSettings):
-    """Everything a user may tune. Defaults are the calibrated, offline ones."""
+class IndexSettings(BaseSettings):
+    """What the ``ingest`` package reads. Defaults are the calibrated, offline ones."""
 
     model_config = SettingsConfigDict(env_prefix="WHITEPAPER_", extra="ignore")
 
@@ -40,10 +57,6 @@ class Settings(BaseSettings):
         default=None, description="http://HOST:PORT of a Chroma server; embedded Chroma if unset."
     )
     collection: str = "whitepaper"
-    model_cache: Path = Field(
-        default_factory=_default_model_cache,
-        description="Where the joined local GGUF model is kept.",
-    )
 
     # Ingestion.
     embedding: str = Field(
@@ -60,47 +73,19 @@ class Settings(BaseSettings):
     chunk_target: int = 300
     chunk_max: int = 400
 
-    # Retrieval.
-    top_k: int = 5
-    dense_k: int = 30
-    bm25_k: int = 30
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    merge_neighbours: bool = True
-    reranker: str | None = None
-    # Refusal thresholds on the best dense cosine similarity, per embedding model and question
-    # language (an English question scores lower against Chinese text). Calibrated on the dev
-    # eval set: see eval/README.md.
-    refusal_thresholds: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {"e5": {"zh": 0.874, "en": 0.77}}
-    )
+    @property
+    def store(self) -> StoreSettings:
+        """Where the index lives."""
+        return StoreSettings(self.home, self.chroma_url, self.collection)
 
-    # Generation.
-    mode: Mode = "auto"
-    #: Remove sentences the checker rejects. ``None``: on in the LLM modes (a model may write
-    #: what no passage says), off in extractive mode (it only quotes).
-    strict: bool | None = None
-    llm_threads: int = 2
-    llm_ctx: int = 4096
-    llm_max_tokens: int = 320
-    llm_flash_attn: bool = Field(
-        default=True, description="llama.cpp flash attention (CPU too: ~5% faster prompts)."
-    )
-    llm_keep_system_state: bool = Field(
-        default=True, description="Keep the system prompt's KV state between local LLM calls."
-    )
-    llm_passage_chars: int = Field(
-        default=160, description="Prompt budget per passage for the local model (characters)."
-    )
-    openai_base_url: str | None = None
-    openai_model: str | None = None
-    openai_api_key: SecretStr | None = None
-
-    # UI.
-    ui_user: str | None = None
-    ui_password: SecretStr | None = None
-
-    def refusal_threshold(self, language: str) -> float | None:
-        """The calibrated threshold for the embedding model and question language, if any."""
-        return self.refusal_thresholds.get(self.embedding, {}).get(language)
+    @property
+    def ingest(self) -> IngestSettings:
+        """How documents are chunked and embedded."""
+        return IngestSettings(
+            self.embedding,
+            self.embed_batch,
+            self.embed_threads,
+            self.strip_headers,
+            self.chunk_target,
+            self.chunk_max,
+        )

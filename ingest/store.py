@@ -4,7 +4,6 @@ dense search and garbage collection of chunks the catalog no longer names."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,8 @@ from ingest.errors import (
     ModelUnavailable,
 )
 from ingest.model import META_CONTENT_HASH, META_DOC_ID, META_INDEX, Chunk
-from ingest.settings import Settings
+from ingest.settings import IndexSettings
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 256
@@ -81,7 +79,7 @@ class _ChromaEmbeddingFunction:
         return _ChromaEmbeddingFunction(make_embeddings(str(config["embedding"])))
 
 
-def open_chroma_client(settings: Settings, folder: Path) -> Any:
+def open_chroma_client(settings: IndexSettings, folder: Path) -> Any:
     """An embedded ``PersistentClient`` in ``folder``, or an ``HttpClient`` when configured."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -246,6 +244,29 @@ class ChromaStore(Catalog):
                 return
             yield got
             offset += len(got["ids"])
+
+    def chunk_ids(self, doc_id: str) -> frozenset[str]:
+        """The ids of a document's active chunks (empty if the index has no such document).
+
+        Read from Chroma (ids only, through a ``where`` on the version's metadata) once per
+        document version and catalog generation, then kept: a query restricted to one
+        document does not read its chunks again."""
+        self._sync()
+        record = self.document(doc_id)
+        if record is None:
+            return frozenset()
+        key = f"{self.folder}|{self._generation}"
+        with self._lock:
+            if self._chunk_ids[0] != key:
+                self._chunk_ids = (key, {})
+            cached = self._chunk_ids[1].get(record.content_hash)
+        if cached is None:
+            where = _hash_filter([record.content_hash])
+            cached = frozenset(i for got in self._pages(where, []) for i in got["ids"])
+            with self._lock:
+                if self._chunk_ids[0] == key:
+                    self._chunk_ids[1][record.content_hash] = cached
+        return cached
 
     def _ordered_ids(self) -> list[str]:
         """The active chunks' ids in ``chunks()`` order (document, then chunk index)."""

@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
+from ingest.environment import prepare_environment
 from ingest.model import CleanDocument
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
+from ui.settings import Settings
+
+prepare_environment()  # the test session's entry point: before any model library is imported
 
 #: The fast, deterministic embedder the index tests use (no model at all).
 HASH_EMBEDDING = "hash:64"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chain import Assistant
-from ingest.settings import Settings
+from ui.settings import Settings
 
 HASH_EMBEDDING = "hash:64"
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 

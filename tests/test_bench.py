@@ -40,7 +40,8 @@ from eval.bench.results import (
 )
 from eval.bench.tutorial import RAG_PROMPT, TutorialPipeline, load_pdf_pages
 from ingest.embeddings import HashingEmbeddings
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
+from ui.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -33,7 +33,7 @@ from assistant.types import REFUSAL, Answer, GenerationRequest, Generator, Turn
 from ingest.embeddings import HashingEmbeddings
 from ingest.errors import ModelUnavailable
 from ingest.index import Index
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 

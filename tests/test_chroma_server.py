@@ -9,7 +9,7 @@ import pytest
 
 from ingest.embeddings import make_embeddings
 from ingest.index import Index
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ingest.chunker import Chunker
 from ingest.model import Chunk, CleanDocument, Footnote, PageSpan, Section
-from ingest.settings import Settings
+from ui.settings import Settings
 
 GOLDEN_CHUNKS = Path(__file__).parent / "golden" / "aigc_whitepaper_chunks.json"
 

@@ -13,7 +13,7 @@ import pytest
 from ingest.embeddings import make_embeddings
 from ingest.home import live_folder
 from ingest.index import Index
-from ingest.settings import Settings
+from ui.settings import Settings
 
 QUESTION = "QX-1042 项目是什么？"
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from assistant.types import REFUSAL
 from eval.dataset import EvalItem, dump_eval_set, load_eval_set
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 

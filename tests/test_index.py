@@ -17,7 +17,8 @@ from ingest.errors import DocumentNotFound, EmbeddingMismatch, IndexNotFound, In
 from ingest.index import Index
 from ingest.loaders import inspect
 from ingest.pipeline import Ingestor, version_hash
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
+from ui.settings import Settings
 
 
 def open_index(settings: Settings) -> Index:
@@ -104,6 +105,7 @@ def test_a_changed_file_replaces_its_chunks(hash_settings, tmp_path, doc_path):
     assert not set(old) & set(new)
 
     index = open_index(hash_settings)
+    assert index.chunk_ids("report.pdf") == set(new)
     assert index.collection.count() == len(new), "the old version's chunks are deleted"
     assert [d.content_hash for d in index.documents()] == [version(hash_settings, v2)]
     assert index.page_text(version(hash_settings, v1), 0) is None
@@ -136,6 +138,22 @@ def test_remove_deletes_a_document_and_only_it(hash_settings, tmp_path):
     assert set(index.bm25().ids) == set(kept)
     with pytest.raises(DocumentNotFound, match=r"no document 'a\.pdf'.*documents: b\.pdf"):
         index.remove("a.pdf")
+
+
+def test_chunk_ids_of_a_document_follow_its_replacement(hash_settings, tmp_path, doc_path):
+    v1, v2 = two_versions(tmp_path)
+    shutil.copy(v1, doc_path)
+    index = open_index(hash_settings)
+    try:
+        Ingestor(hash_settings, index.embeddings, index).ingest([doc_path])
+        assert index.chunk_ids("report.pdf") == set(expected_ids(hash_settings, v1))
+        shutil.copy(v2, doc_path)
+        Ingestor(hash_settings, index.embeddings, index).ingest([doc_path])
+        assert index.chunk_ids("report.pdf") == set(expected_ids(hash_settings, v2))
+        index.remove("report.pdf")
+        assert index.chunk_ids("report.pdf") == frozenset()
+    finally:
+        index.close()
 
 
 def test_reads_see_only_the_active_version(hash_settings, tmp_path, doc_path):

@@ -19,7 +19,7 @@ from ingest.embeddings import make_embeddings
 from ingest.home import WAITING
 from ingest.index import Index
 from ingest.model import META_CONTENT_HASH
-from ingest.settings import Settings
+from ui.settings import Settings
 
 HOLD_LOCK = """
 import sys, time

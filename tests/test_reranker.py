@@ -9,7 +9,7 @@ import pytest
 
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 
@@ -49,10 +49,10 @@ def test_a_configured_cross_encoder_reorders_the_fused_candidates(
     embeddings = HashingEmbeddings()
     index = Index(settings, embeddings)
     try:
-        plain = HybridSearcher(index, embeddings, hash_home).search(
+        plain = HybridSearcher(index, embeddings, hash_home.retrieval).search(
             "人工智能生成内容的发展", top_k=3
         )
-        searcher = HybridSearcher(index, embeddings, settings)
+        searcher = HybridSearcher(index, embeddings, settings.retrieval)
         reranked = searcher.search("人工智能生成内容的发展", top_k=3)
     finally:
         index.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from assistant.retrieval import (
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
 from ingest.model import Chunk
-from ingest.settings import Settings
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 
@@ -204,7 +205,9 @@ def index(hash_home: Settings) -> Iterator[Index]:
 
 
 def searcher(index: Index, **changes: object) -> HybridSearcher:
-    return HybridSearcher(index, index.embeddings, index.settings.model_copy(update=changes))
+    return HybridSearcher(
+        index, index.embeddings, index.settings.model_copy(update=changes).retrieval
+    )
 
 
 def test_search_returns_numbered_passages_in_rank_order(index: Index) -> None:
@@ -240,6 +243,35 @@ def test_top_k_and_doc_filter(index: Index) -> None:
     assert searcher(index).search("AIGC", doc_id="no-such.pdf").passages == ()
     only = searcher(index).search("AIGC", doc_id="aigc-test.md").passages
     assert only and {p.doc_id for p in only} == {"aigc-test.md"}
+
+
+def test_a_document_filter_reads_its_chunk_ids_once_not_per_query(
+    hash_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = Index(hash_home, HashingEmbeddings())
+    try:
+        expected = {c.id for c in fresh.chunks("aigc-test.md")}
+        reads: list[Any] = []
+        pages = fresh._pages
+
+        def counted(where: Any, include: list[str]) -> Any:
+            reads.append(where)
+            return pages(where, include)
+
+        def no_chunks(doc_id: str | None = None) -> list[Any]:
+            raise AssertionError("a filtered query must not read the document's chunks")
+
+        monkeypatch.setattr(fresh, "_pages", counted)
+        monkeypatch.setattr(fresh, "chunks", no_chunks)
+        s = searcher(fresh)
+        for question in ("AIGC", "生成对抗网络", "AIGC 的发展阶段"):
+            passages = s.search(question, doc_id="aigc-test.md").passages
+            assert passages and {p.doc_id for p in passages} == {"aigc-test.md"}
+        assert len(reads) == 1, "the ids are read once, then kept for the catalog generation"
+        assert fresh.chunk_ids("aigc-test.md") == expected
+        assert fresh.chunk_ids("no-such.pdf") == frozenset()
+    finally:
+        fresh.close()
 
 
 def test_a_separate_bm25_query_is_used_for_the_keyword_side(index: Index) -> None:

@@ -136,7 +136,7 @@ def test_the_chain_refuses_before_generation(stats: CorpusTerms) -> None:
     generator = FakeGenerator("生成对抗网络由一个生成器和一个判别器组成。【1】")
     calibration = {"zh": Calibration(threshold=0.8), "en": Calibration(threshold=0.8)}
     scorer = FixedScorer([0.5])
-    from ingest.settings import Settings
+    from ui.settings import Settings
 
     class NoPages:
         def page_text(self, content_hash: str, page_index: int) -> None:

@@ -25,9 +25,9 @@ from assistant.retrieval import HybridSearcher
 from assistant.types import GenerationRequest
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
-from ingest.settings import Settings
 from ui import app
 from ui.app import UiConfigError, build_ui, launch, ui_auth
+from ui.settings import Settings
 
 gradio_client = pytest.importorskip("gradio_client")
 pytest_plugins = ["fixtures_index"]
@@ -93,7 +93,7 @@ def served(
     assistant = Assistant(
         settings,
         index,
-        HybridSearcher(index, embeddings, hash_home),
+        HybridSearcher(index, embeddings, hash_home.retrieval),
         FakeJudge(),
         {
             "extractive": lambda: ExtractiveGenerator(embeddings),
@@ -191,14 +191,44 @@ def test_a_failing_backend_shows_an_error_where_the_answer_was(served: Served) -
 
 
 def test_login_comes_from_both_settings(hash_home: Settings) -> None:
-    assert ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": None})) is None
+    assert ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": None}).ui) is None
     both = hash_home.model_copy(update={"ui_user": "reader", "ui_password": SecretStr("pw")})
-    assert ui_auth(both) == ("reader", "pw")
+    assert ui_auth(both.ui) == ("reader", "pw")
     with pytest.raises(UiConfigError, match="WHITEPAPER_UI_USER is not set"):
-        ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": SecretStr("pw")}))
+        ui_auth(hash_home.model_copy(update={"ui_user": None, "ui_password": SecretStr("pw")}).ui)
 
 
 def test_the_page_script_never_writes_markup() -> None:
     script = (app.STATIC / "transcript.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+def test_the_ui_in_extractive_mode_builds_no_local_model(
+    hash_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local model is installed (pretended) but the mode is extractive: building the UI
+    and its warm-up construct nothing of the local model."""
+    from assistant import factory
+    from assistant.llm import local
+    from ui.handlers import Warmup
+
+    built: list[str] = []
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        built.append("local model")
+        raise AssertionError("the local model was constructed")
+
+    monkeypatch.setattr(factory, "_local_available", lambda: True)
+    monkeypatch.setattr(local, "LlamaRuntime", record)
+    monkeypatch.setattr(local, "make_local_chat_model", record)
+    a = factory.build_assistant(hash_home.model_copy(update={"mode": "extractive"}))
+    try:
+        warmup = Warmup(a)
+        demo = build_ui(a, warmup=warmup)
+        warmup.run()
+        assert "local" in a.modes and not warmup.busy
+        assert built == []
+        demo.close()
+    finally:
+        a.index.close()

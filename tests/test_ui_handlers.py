@@ -21,10 +21,10 @@ from assistant.retrieval import HybridSearcher
 from assistant.types import Generator
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
-from ingest.settings import Settings
 from ui import handlers
 from ui.feedback import FeedbackStore
 from ui.handlers import AskOptions, ChatSession, ChatView, Warmup, stream_answer
+from ui.settings import Settings
 
 pytest_plugins = ["fixtures_index"]
 
@@ -62,7 +62,7 @@ def assistant(hash_home: Settings) -> Iterator[Assistant]:
     a = Assistant(
         hash_home,
         index,
-        HybridSearcher(index, embeddings, hash_home),
+        HybridSearcher(index, embeddings, hash_home.retrieval),
         FakeJudge(),
         factories,
         default_mode="local",
@@ -220,3 +220,94 @@ def test_document_choices_start_with_all_documents(assistant: Assistant) -> None
     choices = handlers.doc_choices(assistant)
     assert choices[0] == ("All documents · 全部文档", "")
     assert ("AIGC 测试文档 (aigc-test.md)", "aigc-test.md") in choices
+
+
+# -- the local model loads only when an LLM mode is used -----------------------------------
+
+
+def _recording_local_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Pretend the local model is installed; record every construction of its parts."""
+    from assistant import factory
+    from assistant.fakes import ScriptedChatModel
+    from assistant.llm import judge, local
+
+    built: list[str] = []
+
+    class RecordingRuntime:
+        def __init__(self, settings: Any, **kwargs: Any) -> None:
+            built.append("runtime")
+
+    def chat_model(settings: Any, **kwargs: Any) -> ScriptedChatModel:
+        built.append("chat model")
+        return ScriptedChatModel(rules=[("", GAN)])
+
+    def model_judge(runtime: Any) -> Any:
+        built.append("judge")
+        return FakeJudge()
+
+    monkeypatch.setattr(factory, "_local_available", lambda: True)
+    monkeypatch.setattr(local, "LlamaRuntime", RecordingRuntime)
+    monkeypatch.setattr(local, "make_local_chat_model", chat_model)
+    monkeypatch.setattr(judge, "LlamaSupportJudge", model_judge)
+    return built
+
+
+def test_in_extractive_mode_the_ui_never_constructs_the_local_model(
+    hash_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.factory import build_assistant
+
+    built = _recording_local_model(monkeypatch)
+    a = build_assistant(hash_home.model_copy(update={"mode": "extractive"}))
+    try:
+        assert a.modes == ["extractive", "local"] and a.default_mode == "extractive"
+        warmup = Warmup(a)
+        warmup.run()
+        assert not warmup.busy and handlers.initial_mode(a, warmup) == "extractive"
+        assert not any("local model" in line for line in warmup.status_lines())
+        assert "loads for this first local question" in str(handlers.waiting_note("local", warmup))
+        views = ask(a, "生成对抗网络由哪几部分组成？", mode="extractive")
+        assert views[-1].answer is not None and not views[-1].answer["refused"]
+        assert built == [] and not a.model_ready("local")
+
+        # The first local question builds it, once.
+        local_views = ask(a, "生成对抗网络由哪几部分组成？", mode="local")
+        assert local_views[-1].answer is not None
+        assert built.count("runtime") == 1 and built.count("chat model") == 1
+        assert a.model_ready("local")
+    finally:
+        a.index.close()
+
+
+def test_in_local_mode_the_warm_up_loads_the_local_model(
+    hash_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.factory import build_assistant
+
+    built = _recording_local_model(monkeypatch)
+    a = build_assistant(hash_home.model_copy(update={"mode": "local"}))
+    try:
+        warmup = Warmup(a)
+        assert built == [] and warmup.busy  # construction is cheap: nothing built yet
+        warmup.run()
+        assert built == ["runtime", "chat model"] and warmup.local_ready
+    finally:
+        a.index.close()
+
+
+# -- what the assistant offers the UI -------------------------------------------------------
+
+
+def test_the_assistant_warms_up_and_reports_readiness(assistant: Assistant) -> None:
+    assistant.warm_up()  # embedder, store and BM25: raises if any cannot be opened
+    assert assistant.check_store() > 0
+    assert not assistant.warm_up_model("extractive")  # nothing to load
+    assert assistant.model_ready("extractive")
+
+
+def test_the_assistant_lists_its_documents_and_pages(assistant: Assistant) -> None:
+    [doc] = assistant.documents()
+    assert doc.doc_id == "aigc-test.md"
+    label, text, _ = assistant.page_text(doc.content_hash, 0) or ("", "", [])
+    assert text and label
+    assert assistant.page_text("no-such-version", 0) is None

@@ -22,8 +22,8 @@ from ingest.embeddings import HashingEmbeddings
 from ingest.errors import IngestError
 from ingest.loaders import inspect
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
 from ui.library import Library, safe_filename
+from ui.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from typing import Any
 import gradio as gr
 
 from assistant.chain import Assistant
+from ingest.environment import prepare_environment
 from ingest.errors import WhitepaperError
-from ingest.settings import Settings
 from ui import render
 from ui.feedback import FeedbackStore, feedback_path
 from ui.handlers import (
@@ -40,6 +40,7 @@ from ui.handlers import (
     waiting_note,
 )
 from ui.library import MAX_UPLOAD_BYTES, Library
+from ui.settings import Settings, UISettings
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,10 @@ class UiConfigError(WhitepaperError):
     """The UI settings are inconsistent (e.g. a login user without a password)."""
 
 
-def ui_auth(settings: Settings) -> tuple[str, str] | None:
+def ui_auth(settings: UISettings) -> tuple[str, str] | None:
     """The login from WHITEPAPER_UI_USER / WHITEPAPER_UI_PASSWORD, if both are set."""
-    user = settings.ui_user or None
-    password = settings.ui_password.get_secret_value() if settings.ui_password else None
+    user = settings.user or None
+    password = settings.password.get_secret_value() if settings.password else None
     if user and password:
         return user, password
     if user or password:
@@ -96,7 +97,7 @@ def build_ui(
     library: Library | None = None,
 ) -> gr.Blocks:
     """The Blocks of the web UI over ``assistant`` (queue configured; not launched)."""
-    feedback = feedback or FeedbackStore(feedback_path(assistant.settings.home))
+    feedback = feedback or FeedbackStore(feedback_path(assistant.settings.store.home))
     library = library or Library(assistant)
     modes = assistant.modes
     mode0 = initial_mode(assistant, warmup)
@@ -180,13 +181,13 @@ def build_ui(
                     top_k = gr.Slider(
                         1,
                         10,
-                        value=assistant.settings.top_k,
+                        value=assistant.settings.retrieval.top_k,
                         step=1,
                         label="Passages to retrieve · 检索段落数",
                         elem_id="wp-top-k",
                     )
                     strict = gr.Checkbox(
-                        value=assistant.settings.strict is not False,
+                        value=assistant.settings.generation.strict is not False,
                         label="Strict verification: drop unsupported sentences · 严格核验",
                         elem_id="wp-strict",
                     )
@@ -496,7 +497,7 @@ def launch(
         server_name=host,
         server_port=port,
         share=False,
-        auth=ui_auth(settings),
+        auth=ui_auth(settings.ui),
         auth_message="Log in to the white paper assistant",
         max_file_size=MAX_UPLOAD_BYTES,
         show_error=True,
@@ -517,11 +518,12 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860) -> N
     """Open the index, serve the UI, then warm the models up in the background."""
     from assistant.factory import build_assistant
 
-    ui_auth(settings)  # fail before anything starts
+    ui_auth(settings.ui)  # fail before anything starts
+    prepare_environment()
     # Gradio keeps uploads in its cache folder: keep that under the index home too.
     os.environ["GRADIO_TEMP_DIR"] = str((settings.home / "ui-uploads").resolve())
     assistant = build_assistant(settings)
-    assistant.index.check_store()  # a damaged store: one line naming it, before serving
+    assistant.check_store()  # a damaged store: one line naming it, before serving
     warmup = Warmup(assistant)
     demo = build_ui(assistant, warmup=warmup)
     launch(demo, settings, host=host, port=port, prevent_thread_lock=True)

@@ -12,12 +12,13 @@ import sys
 
 import click
 
-from ingest.settings import Settings
+from ingest.environment import prepare_environment
 from ui.commands.ask import ask, chat
 from ui.commands.bench import bench
 from ui.commands.eval import eval_checker, eval_command, validate_set, verify
 from ui.commands.index import chunks, doctor, ingest, remove, stats
 from ui.commands.web import feedback_group, ui_command
+from ui.settings import Settings
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -43,6 +44,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
       whitepaper stats --json
     """
     _setup_logging(verbose)
+    prepare_environment()
     ctx.obj = Settings()
 
 

@@ -169,7 +169,7 @@ def _exchange(
     assistant: Assistant, question: str, history: list[Turn], answer: Answer, doc_id: str | None
 ) -> Exchange:
     exchange_id = uuid.uuid4().hex[:12]
-    html = render.render_answer(answer, exchange_id, assistant.index.page_text)
+    html = render.render_answer(answer, exchange_id, assistant.page_text)
     return Exchange(
         exchange_id, question, tuple(history), answer, html, render.answer_as_text(answer), doc_id
     )
@@ -262,20 +262,17 @@ class Warmup:
     """Loads the heavy parts in a background thread once the page is served.
 
     First the embedding model, the Chroma collection and BM25 (so the first question is
-    quick), then the local LLM when the ``local`` mode is configured. Until the model is in
-    memory the UI answers in extractive mode and says so.
+    quick), then the local LLM when ``local`` is the assistant's default mode. Until the model
+    is in memory the UI answers in extractive mode and says so. In any other default mode the
+    local model is not loaded here: it loads the first time a question asks for it.
     """
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
-        self._state = _WarmState(local="pending" if "local" in assistant.modes else "absent")
+        preload = assistant.default_mode == "local" and "local" in assistant.modes
+        self._state = _WarmState(local="pending" if preload else "absent")
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._chat_model: Any = None
-        if "local" in assistant.modes:
-            # Built here, in the caller's thread, so a request can never race to build a
-            # second generator (and load the 1 GB model twice). Cheap: nothing loads yet.
-            self._chat_model = getattr(assistant.generator("local"), "chat_model", None)
 
     def start(self) -> threading.Thread:
         if self._thread is None:
@@ -285,26 +282,23 @@ class Warmup:
 
     def run(self) -> None:
         try:
-            self.assistant.searcher.embeddings.embed_query("预热 warm-up")
-            _ = self.assistant.index.collection
-            self.assistant.index.bm25()
+            self.assistant.warm_up()
             self._set(index="ready")
         except Exception as exc:  # reported in the banner; questions will show the error too
             log.warning("warm-up of the index failed: %s", exc)
             self._set(index="failed", error=str(exc))
-        if self._chat_model is None or not hasattr(self._chat_model, "warm_up"):
-            if self._state.local == "pending":
-                self._set(local="absent" if self._chat_model is None else "ready")
+        if self._state.local != "pending":
             return
         self._set(local="loading")
         started = time.perf_counter()
         try:
-            self._chat_model.warm_up()
+            loaded = self.assistant.warm_up_model("local")
         except Exception as exc:
             log.warning("the local model did not load: %s", exc)
             self._set(local="failed", error=str(exc))
             return
-        self._set(local="ready", local_seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        self._set(local="ready", local_seconds=seconds if loaded else None)
 
     def _set(self, **changes: Any) -> None:
         with self._lock:
@@ -312,10 +306,13 @@ class Warmup:
                 setattr(self._state, key, value)
 
     @property
+    def loads_local(self) -> bool:
+        """Whether this warm-up loads the local model (else its first question does)."""
+        return self._state.local != "absent"
+
+    @property
     def local_ready(self) -> bool:
-        if self._chat_model is not None and getattr(self._chat_model, "loaded", False):
-            return True
-        return self._state.local == "ready"
+        return self._state.local == "ready" or self.assistant.model_ready("local")
 
     @property
     def busy(self) -> bool:
@@ -357,6 +354,11 @@ def initial_mode(assistant: Assistant, warmup: Warmup | None) -> str:
 def waiting_note(mode: str, warmup: Warmup | None) -> str | None:
     """What a local-mode question says while the model is still loading."""
     if mode == "local" and warmup is not None and not warmup.local_ready:
+        if not warmup.loads_local:
+            return (
+                "The local model loads for this first local question; it takes a while "
+                "(or switch to extractive mode) · 本地模型首次加载中，请稍候"
+            )
         return (
             "The local model is still loading; your question waits for it (or switch to "
             "extractive mode) · 本地模型加载中，请稍候"
@@ -366,7 +368,7 @@ def waiting_note(mode: str, warmup: Warmup | None) -> str | None:
 
 def doc_choices(assistant: Assistant) -> list[tuple[str, str]]:
     """Choices of the "restrict to one document" dropdown: ("label", doc_id); "" = all."""
-    docs = assistant.index.documents()
+    docs = assistant.documents()
     return [("All documents · 全部文档", "")] + [
         (f"{d.title} ({d.doc_id})", d.doc_id) for d in docs
     ]

@@ -68,7 +68,8 @@ class Library:
         self._lock = threading.Lock()
 
     def documents(self) -> list[DocumentRecord]:
-        return self.assistant.index.documents()
+        """The documents of the assistant's index."""
+        return self.assistant.documents()
 
     def check_upload(self, upload: Path, name: str) -> None:
         """Refuse what must not be stored: wrong type, too large, empty, not a PDF."""
@@ -98,8 +99,6 @@ class Library:
         self, upload: Path, original_name: str | None = None, progress: Progress | None = None
     ) -> LibraryResult:
         """Check, store and ingest an uploaded PDF. Never raises for a bad file."""
-        from ingest.pipeline import Ingestor
-
         name = safe_filename(original_name or upload.name)
         try:
             self.check_upload(upload, name)
@@ -107,7 +106,7 @@ class Library:
             return LibraryResult(False, str(exc))
         # The whole change (the stored copy and its ingest) holds the index's write lock: a
         # CLI ingest or another UI beside this one waits, and this upload waits for them.
-        with self._lock, self.assistant.index.writing():
+        with self._lock, self.assistant.writing():
             staging = self.folder / ".staging" / uuid.uuid4().hex
             staging.mkdir(parents=True, exist_ok=True)
             try:
@@ -117,13 +116,7 @@ class Library:
                 target = self.folder / name
                 backup = self._set_aside(target)
                 staged.replace(target)
-                ingestor = Ingestor(
-                    self.settings,
-                    self.assistant.searcher.embeddings,
-                    self.assistant.index,
-                    progress=progress or _quiet,
-                )
-                outcome = ingestor.ingest([target]).outcomes[0]
+                outcome = self.assistant.ingest([target], progress or _quiet).outcomes[0]
                 if outcome.status == "failed":
                     self._restore(target, backup)
                     return LibraryResult(False, outcome.error or f"{name}: cannot be ingested")
@@ -145,9 +138,9 @@ class Library:
         """Remove a document from the index, and its stored upload if the library holds one."""
         from ingest.errors import DocumentNotFound
 
-        with self._lock, self.assistant.index.writing():
+        with self._lock, self.assistant.writing():
             try:
-                record = self.assistant.index.remove(doc_id)
+                record = self.assistant.remove_document(doc_id)
             except DocumentNotFound as exc:
                 return LibraryResult(False, str(exc))
             source = Path(record.source_file).resolve()

@@ -19,8 +19,8 @@ import numpy as np
 from assistant.llm.local import ChatLlamaCpp, LlamaRuntime
 from assistant.llm.openai_compat import MAX_RETRIES, REQUEST_TIMEOUT_S, endpoint_config
 from assistant.llm.prefix import common_prefix
+from assistant.settings import GenerationSettings
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
 from ingest.text import has_ideograph
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class OpenAISupportJudge:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: GenerationSettings,
         *,
         threshold: float = DEFAULT_THRESHOLD,
         client: OpenAI | None = None,

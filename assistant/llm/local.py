@@ -41,8 +41,8 @@ from pydantic import Field
 
 from assistant.llm.model_file import INSTALL_HINT, Progress, ensure_local_model
 from assistant.llm.prefix import PrefixStates, PromptStats, common_prefix, system_prefix_tokens
+from assistant.settings import GenerationSettings
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -77,7 +77,7 @@ class LlamaRuntime:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: GenerationSettings,
         *,
         model_path: Path | None = None,
         n_batch: int = DEFAULT_N_BATCH,
@@ -348,7 +348,7 @@ class ChatLlamaCpp(BaseChatModel):
 
 
 def make_local_chat_model(
-    settings: Settings,
+    settings: GenerationSettings,
     *,
     runtime: LlamaRuntime | None = None,
     warm_system_prompt: str | None = None,

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.settings import GenerationSettings
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
 
 __all__ = [
     "INSTALL_HINT",
@@ -136,7 +136,7 @@ def local_model_available(spec: ModelFileSpec = QWEN25_CODER_1_5B_Q4KM) -> bool:
 
 
 def ensure_local_model(
-    settings: Settings,
+    settings: GenerationSettings,
     *,
     spec: ModelFileSpec = QWEN25_CODER_1_5B_Q4KM,
     progress: Progress | None = None,

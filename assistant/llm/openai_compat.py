@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.settings import GenerationSettings
 from ingest.errors import ModelUnavailable
-from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
@@ -42,7 +42,7 @@ class Endpoint:
         return f"Endpoint(base_url={self.base_url!r}, model={self.model!r})"
 
 
-def endpoint_config(settings: Settings) -> Endpoint:
+def endpoint_config(settings: GenerationSettings) -> Endpoint:
     """The configured endpoint; ModelUnavailable naming the missing variable(s)."""
     missing = [
         name
@@ -67,7 +67,7 @@ def endpoint_config(settings: Settings) -> Endpoint:
     )
 
 
-def make_openai_chat_model(settings: Settings) -> ChatOpenAI:
+def make_openai_chat_model(settings: GenerationSettings) -> ChatOpenAI:
     """A streaming, deterministic ``ChatOpenAI`` for the configured endpoint (no network yet)."""
     endpoint = endpoint_config(settings)
     try:
@@ -90,7 +90,7 @@ def make_openai_chat_model(settings: Settings) -> ChatOpenAI:
     )
 
 
-def check_endpoint(settings: Settings, *, timeout: float = 5.0) -> list[str]:
+def check_endpoint(settings: GenerationSettings, *, timeout: float = 5.0) -> list[str]:
     """Probe the endpoint (``GET /models``) and return the model ids it lists (may be empty).
 
     Raises ModelUnavailable with what to do when it is not configured, cannot be reached, or

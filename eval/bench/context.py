@@ -22,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chain import Assistant
 from assistant.factory import build_assistant
+from assistant.settings import AssistantSettings
 from assistant.types import Turn
 from eval.bench import measure
 from eval.bench.config import BenchConfig, BenchError
@@ -32,7 +33,6 @@ from eval.dataset import EvalItem
 from eval.runner import select_subset
 from ingest.index import Index
 from ingest.pipeline import Ingestor, IngestReport
-from ingest.settings import Settings
 from ingest.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BenchContext:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AssistantSettings,
         config: BenchConfig,
         work: Path,
         embeddings: Embeddings,
@@ -71,7 +71,7 @@ class BenchContext:
         self._assistant: Assistant | None = None
         self._warm = False
 
-    def home_settings(self, home: Path, **update: Any) -> Settings:
+    def home_settings(self, home: Path, **update: Any) -> AssistantSettings:
         """The run's settings for an embedded index in ``home`` (plus ``update``)."""
         fields = {"home": home, "chroma_url": None, "collection": "whitepaper"} | update
         return self.settings.model_copy(update=fields)
@@ -89,7 +89,9 @@ class BenchContext:
         tokenize("人工智能生成内容预热")
         self._warm = True
 
-    def ingest(self, home: Path, settings: Settings | None = None) -> tuple[Index, IngestReport]:
+    def ingest(
+        self, home: Path, settings: AssistantSettings | None = None
+    ) -> tuple[Index, IngestReport]:
         """A fresh index of the config's PDF in ``home`` (left open for the caller)."""
         settings = settings or self.home_settings(home)
         index = Index(settings, self.embeddings, create=True)
@@ -275,7 +277,7 @@ def copy_home(source: Path, target: Path) -> Path:
     return target
 
 
-def child_env(settings: Settings, home: Path) -> dict[str, str]:
+def child_env(settings: AssistantSettings, home: Path) -> dict[str, str]:
     """The environment of a ``whitepaper`` child process on ``home`` with the run's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHITEPAPER_")}
     env |= {

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from assistant.settings import AssistantSettings
 from eval.bench import measure, sections, tutorial
 from eval.bench.config import (
     DEFAULT_SECTIONS,
@@ -48,8 +49,8 @@ from eval.bench.results import (
 from eval.bench.targets import check_all
 from eval.dataset import load_eval_set
 from ingest.embeddings import embeddings_from
+from ingest.environment import prepare_environment
 from ingest.errors import WhitepaperError
-from ingest.settings import Settings
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -85,8 +86,9 @@ PACKAGES = (
 )
 
 
-def run_bench(settings: Settings, config: BenchConfig) -> BenchResults:
+def run_bench(settings: AssistantSettings, config: BenchConfig) -> BenchResults:
     """Run the configured sections; the results of this run alone (see :func:`write_results`)."""
+    prepare_environment()
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     load_start = measure.load_average()

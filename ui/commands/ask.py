@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from ingest.errors import WhitepaperError
-from ingest.settings import Settings
 from ui.commands.common import MODE, emit, user_errors
+from ui.settings import Settings
 
 
 def _load_history(path: Path | None) -> list[Any]:

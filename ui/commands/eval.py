@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from ingest.settings import BUNDLED_PDF, Settings
+from ingest.settings import BUNDLED_PDF
 from ui.commands.common import MODE, emit, user_errors
+from ui.settings import Settings
 
 DEFAULT_SET = Path(__file__).resolve().parents[2] / "eval" / "sets" / "aigc-dev-v2.jsonl"
 

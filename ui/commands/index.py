@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ingest.settings import Settings
 from ui.commands.common import emit, user_errors
+from ui.settings import Settings
 
 
 class _Bars:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ingest.settings import Settings
 from ui.commands.common import emit, user_errors
+from ui.settings import Settings
 
 
 @click.command("ui")

@@ -57,7 +57,7 @@ def run(ctx: BenchContext) -> ScaleSection:
             raise BenchError(f"scale ingest of {pages} pages failed: {child.stderr[-500:]}")
         report = json.loads(child.stdout)
         settings = ctx.home_settings(home, embedding=spec)
-        searcher = HybridSearcher(Index(settings, embeddings), embeddings, settings)
+        searcher = HybridSearcher(Index(settings, embeddings), embeddings, settings.retrieval)
         for q, _ in queries[:5]:
             searcher.search(q)
         latencies = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from assistant.chain import Assistant
 from assistant.factory import build_assistant
+from assistant.settings import AssistantSettings
 from eval.bench import measure
 from eval.bench.context import (
     BenchContext,
@@ -26,7 +27,6 @@ from eval.bench.sections.cold import child_figures
 from eval.dataset import EvalItem
 from ingest.index import Index
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
 from ingest.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def run(ctx: BenchContext) -> ServerSection:
     )
 
 
-def _ingest(ctx: BenchContext, server: ChromaServer) -> tuple[ServerIngest, Settings]:
+def _ingest(ctx: BenchContext, server: ChromaServer) -> tuple[ServerIngest, AssistantSettings]:
     runs: list[tuple[float, float, float]] = []
     settings = ctx.settings
     for r in range(ctx.config.runs):
@@ -113,7 +113,7 @@ def _answers(ctx: BenchContext, remote: Assistant, embedded: Assistant) -> Versu
     return Versus.of(runs)
 
 
-def _cold(ctx: BenchContext, server: ChromaServer, settings: Settings) -> ChildFigures:
+def _cold(ctx: BenchContext, server: ChromaServer, settings: AssistantSettings) -> ChildFigures:
     env = child_env(ctx.settings, settings.home) | {
         "WHITEPAPER_CHROMA_URL": server.url,
         "WHITEPAPER_COLLECTION": settings.collection,
