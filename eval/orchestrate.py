@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from assistant.types import SupportJudge
+from eval import baseline as baselines
 from eval import gate as gates
 from eval.dataset import EvalSetError, load_eval_set
 from eval.report import write_report
@@ -307,12 +308,12 @@ def evaluate(request: EvalRequest, build_assistant: Callable[[str], EvalAssistan
         all_items = load_eval_set(request.set_path)
     except (OSError, EvalSetError) as exc:
         raise EvalRunError(f"cannot load the eval set: {exc}") from exc
-    baseline = gates.load_baseline(baseline_path)
+    baseline = baselines.load_baseline(baseline_path)
     entry = baseline.get(name)
     if request.gate and entry is None:
-        gates.require_entry(baseline, name, baseline_path)
+        baselines.require_entry(baseline, name, baseline_path)
 
-    ids = gates.subset_ids(baseline, name)
+    ids = baselines.subset_ids(baseline, name)
     if ids is None and name == LOCAL_SUBSET_NAME:
         calib = [item for item in all_items if item.split != "test"]
         ids = [item.id for item in select_subset(calib, LOCAL_SUBSET_SIZE)]
@@ -351,7 +352,7 @@ def evaluate(request: EvalRequest, build_assistant: Callable[[str], EvalAssistan
 
     written = False
     if request.update_baseline and (verdict is None or verdict.passed or request.accept_regression):
-        gates.update_baseline(
+        baselines.update_baseline(
             name,
             run.metrics,
             run.scores,

@@ -10,22 +10,24 @@ from typing import Any
 
 import pytest
 
+from eval.baseline import (
+    baseline_entry,
+    load_baseline,
+    require_entry,
+    subset_ids,
+    update_baseline,
+)
 from eval.gate import (
     DEFAULT_BASELINE_PATH,
     GATE_FORMAT,
     BaselineError,
     GateResult,
-    baseline_entry,
     check_gate,
     compare_flags,
     gated_figures,
     identity_differences,
     item_flags,
-    load_baseline,
     paired_drop,
-    require_entry,
-    subset_ids,
-    update_baseline,
 )
 from eval.metrics import ItemScores, aggregate, headline_keys
 

@@ -13,8 +13,9 @@ from eval_fakes import sentence as sent
 
 from assistant.fakes import FakeJudge, make_passage
 from assistant.types import Answer, Turn
+from eval.baseline import load_baseline
 from eval.dataset import load_eval_set
-from eval.gate import BaselineError, load_baseline
+from eval.gate import BaselineError
 from eval.orchestrate import EvalRequest, default_run_name, evaluate
 from eval.runner import select_subset
 

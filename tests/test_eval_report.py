@@ -10,8 +10,9 @@ from eval_fakes import sentence as sent
 
 from assistant.fakes import FakeJudge, make_passage
 from assistant.types import REFUSAL, Answer
+from eval.baseline import baseline_entry
 from eval.dataset import EvalItem
-from eval.gate import baseline_entry, check_gate
+from eval.gate import check_gate
 from eval.report import BY_TYPE_PNG, LATENCY_PNG, REPORT_FILE, TREND_PNG, write_report
 from eval.runner import EvalRunError, RunResult, run_eval
 
