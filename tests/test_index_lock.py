@@ -28,7 +28,10 @@ from ingest.home import WriteLock
 lock = WriteLock(Path(sys.argv[1]))
 lock.acquire()
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+if sys.argv[2] == "stdin":
+    sys.stdin.readline()  # held until the test says so
+else:
+    time.sleep(float(sys.argv[2]))
 """
 
 
@@ -110,7 +113,10 @@ def test_two_first_writers_on_a_fresh_home_both_succeed(cli, tmp_path):
 def test_no_wait_is_one_line_and_waiting_is_said_once(cli, tmp_path):
     path = note(tmp_path / "docs", "a.md", "# 甲\n\n甲文档的内容。\n")
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(cli.home), "4"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(cli.home), "stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -121,13 +127,19 @@ def test_no_wait_is_one_line_and_waiting_is_said_once(cli, tmp_path):
         removing = cli.run("remove", "--no-wait", "a.md")
         assert removing.returncode == 1
 
-        started = time.monotonic()
-        waited = cli.run("ingest", "--no-progress", str(path))
+        # The lock is released only once the waiting writer has said that it waits, so the
+        # test does not depend on how fast a loaded machine starts a process.
+        waiting = cli.popen("ingest", "--no-progress", str(path))
+        watch = StderrWatch(waiting)
+        watch.wait_for(lambda text: WAITING in text)
     finally:
+        assert holder.stdin is not None
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
         holder.wait(timeout=30)
-    assert waited.returncode == 0, waited.stderr
-    assert waited.stderr.count(WAITING) == 1
-    assert time.monotonic() - started > 1.0
+    assert waiting.wait(timeout=300) == 0, watch.text
+    assert watch.text.count(WAITING) == 1
+    assert "new a.md" in watch.text
 
 
 def test_garbage_collection_needs_the_write_lock(hash_settings, tmp_path):
