@@ -97,10 +97,15 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CandidateResult:
-    """A candidate's figures: group (``overall``, ``followup-live``) -> figure -> estimate."""
+    """A candidate's figures: group (``overall``, ``followup-live``) -> figure -> estimate.
+
+    ``rewrites_changed`` (follow-up sweep): items whose standalone question (with the set's
+    history) differs from the default's; 0 means the rule never fired differently.
+    """
 
     candidate: Candidate
     figures: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    rewrites_changed: int | None = None
 
     def value(self, key: str = SELECTION_METRIC, group: str = "overall") -> float | None:
         return self.figures.get(group, {}).get(key, {}).get("value")
@@ -112,10 +117,13 @@ class CandidateResult:
         return (float(fig["high"]) - float(fig["low"])) / 2
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             **self.candidate.to_json(),
             "figures": {g: {k: dict(v) for k, v in f.items()} for g, f in self.figures.items()},
         }
+        if self.rewrites_changed is not None:
+            data["rewrites_changed"] = self.rewrites_changed
+        return data
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,11 @@ class Sweep:
         lines = [f"{self.what} sweep, split {self.split} ({self.items} items)", head]
         for r in self.results:
             cells = "".join(_cell(r.figures.get(g, {}).get(k)) for g in groups for k in FIGURES)
+            changed = (
+                "" if r.rewrites_changed is None else f"  rewrites changed: {r.rewrites_changed}"
+            )
             mark = " <- chosen" if r.candidate.label == self.chosen else ""
-            lines.append(f"{r.candidate.label:<28}{cells}{mark}")
+            lines.append(f"{r.candidate.label:<28}{cells}{changed}{mark}")
         return "\n".join(lines)
 
 
@@ -176,10 +187,10 @@ def fusion_grid(settings: Settings) -> list[Candidate]:
     s = settings
     ratio = [
         Candidate(f"bm25_weight={w}", {"dense_weight": s.dense_weight, "bm25_weight": w})
-        for w in (0.5, 0.75, 1.5, 2.0)
+        for w in (0.5, 2.0)
         if w != s.bm25_weight
     ]
-    rrf = [Candidate(f"rrf_k={k}", {"rrf_k": k}) for k in (10, 30, 100) if k != s.rrf_k]
+    rrf = [Candidate(f"rrf_k={k}", {"rrf_k": k}) for k in (20, 120) if k != s.rrf_k]
     depth = [
         Candidate(f"dense_k=bm25_k={k}", {"dense_k": k, "bm25_k": k})
         for k in (15, 50)
@@ -286,7 +297,8 @@ def run_sweep(
         kind = "follow-up items" if what == "followup" else "items"
         raise SweepError(f"no {kind} with split {split!r} in the eval set; give a set with splits")
     conversation: Any = "both" if what == "followup" else "reference"
-    results = []
+    results: list[CandidateResult] = []
+    default_rewrites: dict[str, str] = {}
     for candidate in grid_:
         log.info("%s sweep: %s", what, candidate.label)
         run = run_eval(
@@ -299,7 +311,12 @@ def run_sweep(
             name=f"tune-{what}-{candidate.label}",
             conversation=conversation,
         )
-        results.append(CandidateResult(candidate, _figures(run)))
+        changed = None
+        if what == "followup":
+            rewrites = {r["id"]: r["standalone_question"] for r in run.records}
+            default_rewrites = default_rewrites or rewrites
+            changed = sum(q != default_rewrites.get(i) for i, q in rewrites.items())
+        results.append(CandidateResult(candidate, _figures(run), changed))
     return Sweep(what, split, len(chosen_items), tuple(results), choose(results, grid_[0].label))
 
 

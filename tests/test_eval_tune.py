@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,10 @@ ITEMS = [
 class RankedAssistant(ScriptedAssistant):
     """Puts the evidence passage at ``rank`` (1-based) behind filler passages."""
 
-    def __init__(self, rank: int) -> None:
+    def __init__(self, rank: int, rewrite: str = "") -> None:
         super().__init__({})
         self.rank = rank
+        self.rewrite = rewrite
 
     def ask(
         self, question: str, history: Sequence[Turn] = (), *, mode: str | None = None
@@ -84,20 +86,23 @@ class RankedAssistant(ScriptedAssistant):
         item = next(i for i in ITEMS if i.question == question)
         filler = [make_passage(n, f"无关的段落{n}。") for n in range(1, self.rank)]
         evidence = make_passage(self.rank, f"{item.evidence[0]}。")
-        return answer(f"{item.key_facts[0]}。", [*filler, evidence], question=question)
+        found = answer(f"{item.key_facts[0]}。", [*filler, evidence], question=question)
+        return replace(found, standalone_question=question + self.rewrite)
 
 
 class Builds:
     """A builder: each candidate gets an assistant ranking the evidence as ``ranks`` says."""
 
-    def __init__(self, ranks: dict[str, int]) -> None:
+    def __init__(self, ranks: dict[str, int], rewrites: dict[str, str] | None = None) -> None:
         self.ranks = ranks
+        self.rewrites = rewrites or {}
         self.built: list[str] = []
         self.assistants: dict[str, RankedAssistant] = {}
 
     def __call__(self, candidate: Candidate) -> RankedAssistant:
         self.built.append(candidate.label)
-        assistant = RankedAssistant(self.ranks.get(candidate.label, 2))
+        label = candidate.label
+        assistant = RankedAssistant(self.ranks.get(label, 2), self.rewrites.get(label, ""))
         self.assistants[candidate.label] = assistant
         return assistant
 
@@ -138,11 +143,13 @@ def test_the_test_split_runs_only_the_default_and_chooses_nothing(tmp_path: Path
 
 
 def test_the_followup_sweep_asks_follow_ups_both_ways(tmp_path: Path) -> None:
-    builds = Builds({"default": 1})
-    grid_ = [Candidate("default", rules=DEFAULT_RULES)]
+    builds = Builds({"default": 1}, rewrites={"longer": "（上文：生成对抗网络）"})
+    grid_ = [Candidate("default", rules=DEFAULT_RULES), Candidate("longer"), Candidate("same")]
     sweep = run_sweep("followup", ITEMS, "calib", builds, tmp_path, candidates=grid_)
 
     assert sweep.items == 1
+    assert [r.rewrites_changed for r in sweep.results] == [0, 1, 0]
+    assert "rewrites changed: 1" in sweep.table()
     calls = builds.assistants["default"].calls
     # With the set's history, then live: the history's question, then the follow-up.
     assert [q for q, _, _ in calls] == [
