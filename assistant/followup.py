@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from assistant.types import LEAD_IN, REFUSAL, Turn
 from ingest.text import detect_language
 
 _ZH_POINTERS = re.compile(
     r"它|其|这|那|该|此|上述|前者|后者|[前后上下]一(个|种|类|项|条|点|方面)|他们|它们|"
-    r"第[一二三四五六七八九十\d]+|以上|刚才|前面|"
-    r"^(还有|另外|再|那么|然后|具体|比如|例如|哪些|为什么|怎么|如何)"
+    r"第[一二三四五六七八九十\d]+|以上|刚才|前面"
 )
+# A follow-up that opens with a connective or a bare question word ("还有呢？", "为什么？").
+_ZH_OPENERS = re.compile(r"^(还有|另外|再|那么|然后|具体|比如|例如|哪些|为什么|怎么|如何)")
 _EN_POINTERS = re.compile(
     r"\b(it|its|they|their|them|this|that|these|those|former|latter|later|earlier|"
     r"the (first|second|third|other)|"
@@ -38,13 +40,38 @@ _EN_QUESTION_WORDS = re.compile(
 )
 
 
-def needs_context(question: str) -> bool:
+@dataclass(frozen=True)
+class FollowupRules:
+    """The deterministic rewriter's tuned values (chosen on the dev set's calib split, see
+    eval/README.md).
+
+    Attributes:
+        zh_max_chars: A Chinese question of at most this many characters (punctuation and
+            spaces left out) cannot stand alone.
+        en_max_words: An English question of at most this many words cannot stand alone.
+        zh_openers: A Chinese question opening with a connective or a bare question word
+            (还有/另外/那么/具体/为什么/如何…) points back.
+        answer_chars: How much of the previous answer a condensed question carries (0: none,
+            only the previous question's subject).
+    """
+
+    zh_max_chars: int = 6
+    en_max_words: int = 3
+    zh_openers: bool = True
+    answer_chars: int = 60
+
+
+DEFAULT_RULES = FollowupRules()
+
+
+def needs_context(question: str, rules: FollowupRules = DEFAULT_RULES) -> bool:
     """Whether a question leans on the conversation (pointer words or too short to stand)."""
     q = question.strip()
     if detect_language(q) == "zh":
         content = re.sub(r"[\s\W]", "", q)
-        return bool(_ZH_POINTERS.search(q)) or len(content) <= 6
-    return bool(_EN_POINTERS.search(q)) or len(q.split()) <= 3
+        opener = rules.zh_openers and bool(_ZH_OPENERS.search(q))
+        return bool(_ZH_POINTERS.search(q)) or opener or len(content) <= rules.zh_max_chars
+    return bool(_EN_POINTERS.search(q)) or len(q.split()) <= rules.en_max_words
 
 
 def subject_of(question: str) -> str:
@@ -64,17 +91,21 @@ class RuleRewriter:
     "the latter" was named).
     """
 
-    def __init__(self, answer_chars: int = 60) -> None:
-        self.answer_chars = answer_chars
+    def __init__(
+        self, answer_chars: int | None = None, rules: FollowupRules = DEFAULT_RULES
+    ) -> None:
+        self.rules = rules
+        self.answer_chars = rules.answer_chars if answer_chars is None else answer_chars
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         turns = [t for t in history if t.content.strip()]
         users = [i for i, t in enumerate(turns) if t.role == "user"]
-        if not users or not needs_context(question):
+        if not users or not needs_context(question, self.rules):
             return question
         last = users[-1]
         parts = [subject_of(turns[last].content)]
-        if last + 1 < len(turns) and turns[last + 1].role == "assistant":
+        has_answer = last + 1 < len(turns) and turns[last + 1].role == "assistant"
+        if has_answer and self.answer_chars > 0:
             parts.append(_answer_gist(turns[last + 1].content, self.answer_chars))
         context = [p for p in parts if p]
         if not context:

@@ -70,6 +70,8 @@ class IndexSettings(BaseSettings):
         default=None, description="Threads of the e5 engine (default: all cores)."
     )
     strip_headers: bool = True
+    # Chunk size and fusion below: chosen on the dev set's calib split (eval/README.md,
+    # `whitepaper eval-tune`).
     chunk_target: int = 300
     chunk_max: int = 400
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from assistant.fakes import ScriptedChatModel
-from assistant.followup import RuleRewriter, needs_context, subject_of
+from assistant.followup import (
+    DEFAULT_RULES,
+    FollowupRules,
+    RuleRewriter,
+    needs_context,
+    subject_of,
+)
 from assistant.generators import ChatGenerator
 from assistant.prompts import CONDENSE_PROMPT
 from assistant.types import Turn
@@ -208,3 +214,23 @@ def test_condense_falls_back_to_the_rule(model: ScriptedChatModel) -> None:
     assert generator.condense("它有什么作用？", GAN) == RuleRewriter().condense(
         "它有什么作用？", GAN
     )
+
+
+def test_the_rules_set_the_length_and_opener_thresholds() -> None:
+    short_zh, opener, short_en = "训练代价？", "那么训练代价高不高呢？", "Its training cost?"
+    assert needs_context(short_zh)
+    assert not needs_context(short_zh, FollowupRules(zh_max_chars=3))
+    assert needs_context("还有哪些生成对抗网络的变体被提出来了？")
+    assert not needs_context(
+        "还有哪些生成对抗网络的变体被提出来了？", FollowupRules(zh_openers=False)
+    )
+    assert needs_context(opener, FollowupRules(zh_openers=False))  # 那 points back anyway
+    assert needs_context(short_en)  # "its"
+    assert needs_context("Training cost overall?")
+    assert not needs_context("Training cost overall?", FollowupRules(en_max_words=2))
+
+
+def test_without_answer_chars_only_the_subject_is_carried() -> None:
+    rule = RuleRewriter(rules=FollowupRules(answer_chars=0))
+    assert rule.condense("它有什么作用？", GAN) == "它有什么作用？（上文：生成对抗网络由部分组成）"
+    assert RuleRewriter().answer_chars == DEFAULT_RULES.answer_chars

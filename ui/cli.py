@@ -15,7 +15,7 @@ import click
 from ingest.environment import prepare_environment
 from ui.commands.ask import ask, chat
 from ui.commands.bench import bench
-from ui.commands.eval import eval_checker, eval_command, validate_set, verify
+from ui.commands.eval import eval_checker, eval_command, eval_tune, validate_set, verify
 from ui.commands.index import chunks, doctor, ingest, remove, stats
 from ui.commands.web import feedback_group, ui_command
 from ui.settings import Settings
@@ -63,5 +63,6 @@ for _command in (
     bench,
     verify,
     eval_checker,
+    eval_tune,
 ):
     main.add_command(_command)

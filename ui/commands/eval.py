@@ -271,3 +271,72 @@ def eval_checker(
         report = summarise(check_pairs(checker, chosen))
     title = f"{pairs_path.name}, split {split} ({len(chosen)} pairs)"
     emit(as_json, report.to_json(), render_report(report, title))
+
+
+@click.command("eval-tune")
+@click.option(
+    "--what", type=click.Choice(["fusion", "chunks", "followup"]), required=True, help="Sweep."
+)
+@click.option(
+    "--split",
+    type=click.Choice(["calib", "test"]),
+    default="calib",
+    show_default=True,
+    help="calib: the whole grid and the choice; test: the current default alone.",
+)
+@click.option(
+    "--set",
+    "set_path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SET,
+    show_default=True,
+    help="Eval set with calib/test splits.",
+)
+@click.option(
+    "--home-prefix",
+    default=None,
+    help="chunks: index homes are PREFIX<chunk_target> (default: a temporary folder).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the candidates' runs (default: a temporary folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and the choice as JSON.")
+@click.pass_obj
+def eval_tune(
+    settings: Settings,
+    what: str,
+    split: str,
+    set_path: Path,
+    home_prefix: str | None,
+    out_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Sweep fusion weights, chunk size or follow-up rules on the calib split (extractive).
+
+    Prints hit@5, MRR@10 and key-fact recall per candidate and the value the rule picks
+    (eval/README.md). Nothing is changed: set the chosen default in the code.
+
+    \b
+    Examples:
+      whitepaper eval-tune --what fusion
+      whitepaper eval-tune --what chunks --home-prefix /tmp/tune-home- --json
+    """
+    import tempfile
+
+    from eval.dataset import EvalSetError, load_eval_set
+    from eval.tune import real_builder, run_sweep
+
+    with user_errors(), tempfile.TemporaryDirectory(prefix="whitepaper-tune-") as tmp:
+        try:
+            items = load_eval_set(set_path)
+        except (OSError, EvalSetError) as exc:
+            raise click.ClickException(f"cannot load the eval set: {exc}") from exc
+        build = real_builder(what, settings, home_prefix or f"{tmp}/home-")
+        sweep = run_sweep(
+            what, items, split, build, out_dir or Path(tmp), settings=settings, progress=True
+        )
+    emit(as_json, sweep.to_json(), sweep.table())
