@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pdf_factory as pf
 import pytest
+from processes import StderrWatch, progress_at_least
 
 from ingest.chunker import Chunker
 from ingest.embeddings import HashingEmbeddings
@@ -334,51 +334,6 @@ print(json.dumps({
     "dense": [h.chunk.id for h in index.dense_search(vector, k=200)],
 }))
 """
-
-
-class StderrWatch:
-    """Collects a child's stderr in a thread, so a test can wait for a moment in its run."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.process = process
-        self._data = b""
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        while chunk := os.read(self.process.stderr.fileno(), 65536):
-            with self._lock:
-                self._data += chunk
-
-    @property
-    def text(self) -> str:
-        with self._lock:
-            return self._data.decode(errors="replace")
-
-    def wait_for(self, moment: Callable[[str], bool], timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if moment(self.text):
-                return
-            if self.process.poll() is not None:
-                self._thread.join(5)
-                if moment(self.text):
-                    return
-                raise AssertionError(f"the run ended before the moment came:\n{self.text[-2000:]}")
-            time.sleep(0.005)
-        raise AssertionError(f"the moment did not come in {timeout} s:\n{self.text[-2000:]}")
-
-
-def progress_at_least(stage: str, done: int) -> Callable[[str], bool]:
-    """A tqdm bar of ``stage`` (as the CLI draws it on stderr) shows at least ``done``."""
-    pattern = re.compile(rf"{stage}:[^\r\n]*?\|\s*(\d+)/(\d+)")
-
-    def reached(text: str) -> bool:
-        return any(int(m.group(1)) >= done for m in pattern.finditer(text))
-
-    return reached
 
 
 def switched(text: str) -> bool:

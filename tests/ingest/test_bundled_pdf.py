@@ -18,7 +18,7 @@ import pytest
 
 pypdf = pytest.importorskip("pypdf")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC_DIR = ROOT / "data" / "aigc-whitepaper-2022"
 PDF_PATH = DOC_DIR / "aigc-whitepaper-2022.pdf"
 SOURCE_PATH = DOC_DIR / "source.txt"

@@ -2,7 +2,7 @@
 in threads, on loopback). Figures (requests, errors, queue wait, p50/p95 latency per mode) are
 printed and written to test-artifacts/load-<mode>.json.
 
-The local-LLM load test is opt-in: ``UI_LOAD_LOCAL=1 pytest tests/e2e/test_load.py -m llm``.
+The local-LLM load test is opt-in: ``UI_LOAD_LOCAL=1 pytest tests/ui/e2e/test_load.py -m llm``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def figures(samples: list[Sample], wall_seconds: float) -> dict[str, Any]:
 
 
 def save(name: str, report: dict[str, Any]) -> None:
-    from conftest import ARTIFACTS  # tests/e2e/conftest.py
+    from conftest import ARTIFACTS  # tests/ui/e2e/conftest.py
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"load-{name}.json").write_text(

@@ -25,7 +25,7 @@ from eval.dataset import (
     validate_eval_set,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SETS_DIR = REPO_ROOT / "eval" / "sets"
 SOURCE_CANDIDATES = (
     REPO_ROOT / "data" / "aigc-whitepaper-2022" / "source.txt",

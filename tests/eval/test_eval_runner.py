@@ -31,7 +31,7 @@ from eval.runner import (
 
 EV1 = "人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交"
 EV2 = "生成对抗网络由一个生成器和一个判别器组成"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _items() -> list[EvalItem]:

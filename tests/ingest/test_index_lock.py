@@ -13,7 +13,7 @@ from typing import Any
 
 import pdf_factory as pf
 import pytest
-from test_ingest_cli import StderrWatch, progress_at_least
+from processes import StderrWatch, progress_at_least
 
 from ingest.embeddings import make_embeddings
 from ingest.home import WAITING

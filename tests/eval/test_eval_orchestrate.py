@@ -19,7 +19,7 @@ from eval.gate import BaselineError
 from eval.orchestrate import EvalRequest, default_run_name, evaluate
 from eval.runner import select_subset
 
-DEV_SET = Path(__file__).resolve().parents[1] / "eval" / "sets" / "aigc-dev-v1.jsonl"
+DEV_SET = Path(__file__).resolve().parents[2] / "eval" / "sets" / "aigc-dev-v1.jsonl"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from ingest.model import CleanDocument, RawPage
 from ingest.settings import BUNDLED_PDF
 
 GOLDEN = json.loads(
-    (Path(__file__).parent / "golden" / "aigc_whitepaper.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "golden" / "aigc_whitepaper.json").read_text(encoding="utf-8")
 )
 SOURCE_TXT = BUNDLED_PDF.parent / "source.txt"
 

@@ -17,7 +17,7 @@ from ingest.chunker import Chunker
 from ingest.model import Chunk, CleanDocument, Footnote, PageSpan, Section
 from ui.settings import Settings
 
-GOLDEN_CHUNKS = Path(__file__).parent / "golden" / "aigc_whitepaper_chunks.json"
+GOLDEN_CHUNKS = Path(__file__).parents[1] / "golden" / "aigc_whitepaper_chunks.json"
 
 HAN = "人工智能生成内容模型数据技术应用创作图像文本视频语音版权治理发展产业数字虚拟世界"
 CN_NUMBERS = "一二三四五六七八九十"

@@ -11,7 +11,7 @@ from eval.pairs import SUPPORTED_KINDS
 from eval.perturb import GENERATED_KINDS, document_passages, perturb_pairs
 from tests.pdf_factory import make_cjk_pdf
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAPER_PDF = ROOT / "data" / "aigc-whitepaper-2022" / "aigc-whitepaper-2022.pdf"
 
 # Verbatim passages of the white paper (as ingestion chunks them).

@@ -43,7 +43,7 @@ from ingest.embeddings import HashingEmbeddings
 from ingest.settings import BUNDLED_PDF
 from ui.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- figures and stage timing ----------------------------------------------------------------

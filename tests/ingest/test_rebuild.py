@@ -9,7 +9,7 @@ import sqlite3
 
 import pdf_factory as pf
 import pytest
-from test_ingest_cli import StderrWatch, progress_at_least
+from processes import StderrWatch, progress_at_least
 
 from ingest.home import live_folder
 

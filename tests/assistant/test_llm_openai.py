@@ -34,7 +34,7 @@ from assistant.types import SupportJudge
 from ingest.errors import ModelUnavailable
 from ui.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings(base_url: str | None, model: str | None = "qwen", **kw: Any) -> Settings:

@@ -19,7 +19,7 @@ from eval.pairs import (
     sentence_lang,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS_FILE = ROOT / "eval" / "sets" / "support-pairs-v1.jsonl"
 PAPER = ROOT / "data" / "aigc-whitepaper-2022" / "source.txt"
 

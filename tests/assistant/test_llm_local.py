@@ -22,7 +22,7 @@ from assistant.types import SupportJudge
 from ingest.errors import ModelUnavailable
 from ui.settings import Settings
 
-LABELS = Path(__file__).resolve().parent.parent / "eval" / "sets" / "judge_labels.jsonl"
+LABELS = Path(__file__).resolve().parents[2] / "eval" / "sets" / "judge_labels.jsonl"
 
 
 class FakeLlama:

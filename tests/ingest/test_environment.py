@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.environment import OFFLINE_DEFAULTS, prepare_environment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_prepare_environment_sets_the_offline_defaults_and_keeps_the_users() -> None:
