@@ -38,7 +38,9 @@ _ASKS_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 # A number in the evidence: digits, or a Chinese numeral with a counting word after it.
-_QUANTITY = re.compile(r"\d+(?:\.\d+)?|[零一二三四五六七八九十百千万亿两]+[年月日天个种次位家倍元亿万%]")
+_QUANTITY = re.compile(
+    r"\d+(?:\.\d+)?|[零一二三四五六七八九十百千万亿两]+[年月日天个种次位家倍元亿万%]"
+)
 
 
 class SentenceScorer(Protocol):
@@ -92,7 +94,9 @@ class SufficiencyFeatures:
     def score(self, cal: Calibration) -> float:
         """The calibrated score, refused below ``cal.threshold``."""
         value = self.similarity + cal.coverage_weight * self.coverage
-        value -= cal.unknown_weight * self.unknown_share + cal.quantity_weight * self.quantity_missing
+        value -= (
+            cal.unknown_weight * self.unknown_share + cal.quantity_weight * self.quantity_missing
+        )
         if cal.model_weight and self.p_yes is not None:
             value += cal.model_weight * self.p_yes
         return value
@@ -211,11 +215,18 @@ class SufficiencyChecker:
         stats = self._stats() if self._stats is not None else CorpusTerms(p.text for p in passages)
         terms = question_terms(question, stats)
         total = sum(t.weight for t in terms)
-        sims = self.scorer.sentence_similarities(question, passages)
-        sentences = self.scorer.sentences(passages)
+        scored = list(
+            zip(
+                self.scorer.sentences(passages),
+                self.scorer.sentence_similarities(question, passages),
+                strict=False,  # a scorer may score fewer sentences than it lists
+            )
+        )
+        sentences = [s for s, _ in scored]
+        sims = [x for _, x in scored]
         order = sorted(range(len(sims)), key=lambda i: -sims[i])
         best = [sentences[i] for i in order[:top]]
-        cover, covered = best_coverage(terms, evidence_sentences(passages), 2)
+        cover, _ = best_coverage(terms, evidence_sentences(passages), 2)
         _, cover_pick = _coverage_sentences(terms, sentences, 2)
         chosen = tuple(dict.fromkeys(best + cover_pick))
         top_sims = [sims[i] for i in order[:top]]
@@ -227,7 +238,9 @@ class SufficiencyChecker:
             quantity_held=_holds_new_quantity(question, chosen),
         )
         if ask_model and self._judge is not None and chosen:
-            feats = replace(feats, p_yes=self._judge().answer_score(question, evidence_text(chosen)))
+            feats = replace(
+                feats, p_yes=self._judge().answer_score(question, evidence_text(chosen))
+            )
         return feats, chosen
 
     def assess(
@@ -253,9 +266,7 @@ class SufficiencyChecker:
 
         cal = self.calibration.get(language) if self.calibration else None
         if cal is not None and self.scorer is not None:
-            feats, _ = self.features(
-                question, passages, cal.top, ask_model=bool(cal.model_weight)
-            )
+            feats, _ = self.features(question, passages, cal.top, ask_model=bool(cal.model_weight))
             score = feats.score(cal)
             threshold: float | None = cal.threshold
             what = f"sufficiency score {score:.3f} (similarity {feats.similarity:.3f}"
@@ -288,8 +299,13 @@ class SufficiencyChecker:
 def _holds_new_quantity(question: str, sentences: Sequence[str]) -> bool:
     """Whether a sentence holds a number the question does not already state (a sentence
     repeating the question's "2022 年" does not answer "多少")."""
-    asked = set(_QUANTITY.findall(question))
-    return any(set(_QUANTITY.findall(s)) - asked for s in sentences)
+    asked = _quantities(question)
+    return any(_quantities(s) - asked for s in sentences)
+
+
+def _quantities(text: str) -> set[str]:
+    # "一个" / "一种" is mostly the indefinite article, not a count.
+    return {q for q in _QUANTITY.findall(text) if not (len(q) == 2 and q[0] == "一")}
 
 
 def _coverage_sentences(

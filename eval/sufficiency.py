@@ -79,11 +79,13 @@ def collect(
     cache: Path | None = None,
     *,
     with_model: bool = False,
+    refresh: bool = False,
     top: int = 3,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Row]:
-    """The rows of ``items``, read from ``cache`` where the item's question is unchanged
-    (asking the model only for rows without its P(yes)), computed and appended otherwise."""
+    """The rows of ``items``, read from ``cache`` where the item's question is unchanged,
+    computed otherwise (every row's cheap features when ``refresh``); the model is asked only
+    for rows without its P(yes), and a P(yes) is kept while the evidence it saw is unchanged."""
     cached: dict[str, Row] = {}
     if cache is not None and cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
@@ -95,10 +97,15 @@ def collect(
     for n, item in enumerate(items, 1):
         history = [Turn(t.role, t.content) for t in item.history]
         standalone = rewriter.condense(item.question, history)
-        row = cached.get(item.id)
-        if row is None or row.standalone != standalone:
+        old = cached.get(item.id)
+        row: Row | None = old
+        passages: Sequence[Passage] | None = None
+        if row is None or row.standalone != standalone or refresh:
             passages = search(standalone)
             feats, chosen = checker.features(standalone, passages, top)
+            key = _key(evidence_text(chosen))
+            if row is not None and row.evidence_key == key and row.standalone == standalone:
+                feats = replace(feats, p_yes=row.features.p_yes)  # the model saw the same
             row = Row(
                 id=item.id,
                 split=item.split or "",
@@ -108,16 +115,14 @@ def collect(
                 standalone=standalone,
                 named_unknown=bool(unknown_named_terms(standalone, stats())),
                 features=feats,
-                evidence_key=_key(evidence_text(chosen)),
+                evidence_key=key,
             )
-            if with_model:
-                judged, _ = checker.features(standalone, passages, top, ask_model=True)
-                row = replace(row, features=judged)
-        elif with_model and row.features.p_yes is None:
-            passages = search(standalone)
+        assert row is not None
+        if with_model and row.features.p_yes is None:
+            passages = passages if passages is not None else search(standalone)
             judged, _ = checker.features(standalone, passages, top, ask_model=True)
-            row = replace(row, features=judged)
-        if cache is not None and cached.get(item.id) != row:
+            row = replace(row, features=replace(row.features, p_yes=judged.p_yes))
+        if cache is not None and old != row:
             cached[item.id] = row
             _write(cache, cached.values())
         rows.append(row)
@@ -250,9 +255,7 @@ def fit(
             best = (caught, counts)
     if best is None:
         return {}
-    return {
-        lang: options[lang][k][1] for lang, k in zip(languages, best[1], strict=True)
-    }
+    return {lang: options[lang][k][1] for lang, k in zip(languages, best[1], strict=True)}
 
 
 def curve(
@@ -341,6 +344,7 @@ def run(
     with_model: bool,
     max_false: float = 0.03,
     cache: Path | None = None,
+    refresh: bool = False,
 ) -> dict[str, Any]:
     """Collect the dev set's rows over the real index (cached), fit on calib, report ``split``
     (``whitepaper eval-sufficiency``)."""
@@ -376,5 +380,6 @@ def run(
         lambda: library_terms(assistant.index),
         cache,
         with_model=with_model,
+        refresh=refresh,
     )
     return report(rows, split, shipped, max_false, with_model=with_model)

@@ -973,6 +973,9 @@ def eval_checker(
     default=None,
     help="Per-item features (and the model's P(yes)) (default: eval/runs/sufficiency*.jsonl).",
 )
+@click.option(
+    "--refresh", is_flag=True, help="Recompute the cheap features (keeps the model's answers)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_obj
 def eval_sufficiency(
@@ -982,6 +985,7 @@ def eval_sufficiency(
     use_model: bool,
     max_false: float,
     cache: Path | None,
+    refresh: bool,
     as_json: bool,
 ) -> None:
     """Calibrate the refusal decided before generation on calib; report a split.
@@ -994,5 +998,5 @@ def eval_sufficiency(
     from eval.sufficiency import render, run
 
     with _user_errors():
-        result = run(settings, set_path, split, use_model, max_false, cache)
+        result = run(settings, set_path, split, use_model, max_false, cache, refresh)
     _emit(as_json, result, render(result))

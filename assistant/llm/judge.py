@@ -32,8 +32,8 @@ __all__ = [
     "NO_WORDS",
     "YES_WORDS",
     "LlamaSupportJudge",
-    "answer_messages",
     "OpenAISupportJudge",
+    "answer_messages",
     "judge_messages",
     "p_yes",
 ]
