@@ -90,8 +90,8 @@ def collect(
     if cache is not None and cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                row = Row.from_json(json.loads(line))
-                cached[row.id] = row
+                stored = Row.from_json(json.loads(line))
+                cached[stored.id] = stored
     rewriter = RuleRewriter()
     rows: list[Row] = []
     for n, item in enumerate(items, 1):
