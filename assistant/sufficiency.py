@@ -8,12 +8,19 @@ One signal for every mode (extractive or a model's), from the question and the p
   evidence sentences (sentences, not chunks: a chunk about the right topic that never states
   the asked relation scores lower sentence by sentence);
 - **term coverage**: the IDF-weighted share of the question's content terms that the best two
-  evidence sentences hold together, and the share of that weight the library never holds.
+  evidence sentences hold together, and the share of that weight the library never holds;
+- **asked quantity**: the question asks how many / when / how long (the language's question
+  words) and no best evidence sentence holds a number the question does not already state;
+- **the model's yes/no** (LLM modes only): P(yes) of the local model asked whether the best
+  evidence sentences (the most similar and the two covering the most terms, at most 600
+  characters) state what the question asks (``assistant.llm.judge.answer_messages``).
 
-The score is ``similarity + coverage_weight * coverage - unknown_weight * unknown_share``,
-refused below the question language's threshold. Calibration is per embedding model (e5's
-cosine scale is compressed) and was done on the ``calib`` split of the dev set; see
-``DEFAULT_CALIBRATION``. Without a sentence scorer (fakes, an uncalibrated embedder), the score
+The score is ``similarity + coverage_weight * coverage - unknown_weight * unknown_share -
+quantity_weight * quantity_missing + model_weight * p_yes``, refused below the question
+language's threshold. Calibration is per embedding model (e5's cosine scale is compressed) and
+per kind of mode (``DEFAULT_CALIBRATION`` for extractive, ``MODEL_CALIBRATION`` for the LLM
+modes), chosen on the ``calib`` split of the dev set with ``whitepaper eval-sufficiency``
+(``eval.sufficiency``). Without a sentence scorer (fakes, an uncalibrated embedder), the score
 is the best chunk similarity against the settings' per-language threshold, as before.
 """
 
