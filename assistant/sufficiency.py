@@ -109,18 +109,27 @@ class SufficiencyFeatures:
         return value
 
 
-# multilingual-e5-small, calibrated on the calib split of eval/sets/aigc-dev-v2.jsonl (149 items):
-# each threshold refuses the most unanswerable calib items while refusing at most 1 of the 83
-# answerable Chinese and 2 of the 36 answerable English ones. On calib, adding coverage or the
-# unknown share to the similarity refused no more unanswerable items at that cost, so their
-# weights are 0 there; they stay in the score for embedders where they help (and in ``reason``).
+# multilingual-e5-small, fitted on the calib split of eval/sets/aigc-dev-v2.jsonl (149 items) by
+# ``whitepaper eval-sufficiency`` (``eval.sufficiency.fit``): per language, the weights from a
+# small grid and the threshold that refuse the most unanswerable calib items while refusing at
+# most 5% of the answerable ones (both languages together). Without a model only a little
+# coverage helps (calib: 12 of 30 refused, 3 of 119 answerable); the asked-quantity and
+# unknown-share weights refused no more there, so they are 0.
 DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
-    "e5": {"zh": Calibration(threshold=0.875), "en": Calibration(threshold=0.7766)},
+    "e5": {
+        "zh": Calibration(threshold=0.88518, coverage_weight=0.01),
+        "en": Calibration(threshold=0.77665),
+    },
 }
 
-#: The LLM modes' calibration (the model's yes/no weighs in), per embedding model; see
-#: ``eval/README.md`` ("Refusal before generation") for how it was chosen.
-MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {}
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 25 of 30 refused, 5 of
+#: 119 answerable), fitted the same way; see ``eval/README.md`` ("Refusal before generation").
+MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
+    "e5": {
+        "zh": Calibration(threshold=1.02087, model_weight=0.16),
+        "en": Calibration(threshold=0.90598, model_weight=0.16),
+    },
+}
 
 
 @dataclass(frozen=True)

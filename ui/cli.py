@@ -963,7 +963,7 @@ def eval_checker(
 @click.option(
     "--max-false",
     type=click.FloatRange(0.0, 1.0),
-    default=0.03,
+    default=0.05,
     show_default=True,
     help="False-refusal budget on calib when fitting.",
 )
