@@ -317,7 +317,7 @@ def render(result: Mapping[str, Any]) -> str:
 
     def cal_text(cals: Mapping[str, Mapping[str, float]]) -> str:
         return "; ".join(
-            f"{k} threshold {c['threshold']:.4f} coverage {c['coverage_weight']} quantity "
+            f"{k} threshold {c['threshold']:.5f} coverage {c['coverage_weight']} quantity "
             f"{c['quantity_weight']} unknown {c['unknown_weight']} model {c['model_weight']}"
             for k, c in cals.items()
         )

@@ -126,3 +126,24 @@ def test_the_report_fits_on_calib_and_shows_the_split() -> None:
     assert result["shipped_figures"]["refusal_recall"] == 0.0
     text = S.render(result)
     assert "split test (1 items)" in text and "budget 0.00: refusal recall 1.000" in text
+
+
+def test_the_cli_command_prints_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ui.cli import main
+
+    rows = [_row(f"a{i}", True, 0.9) for i in range(10)] + [_row("u", False, 0.8)]
+    seen: dict[str, object] = {}
+
+    def fake_run(settings, set_path, split, with_model, max_false, cache, refresh):  # type: ignore[no-untyped-def]
+        seen.update(split=split, model=with_model, max_false=max_false, refresh=refresh)
+        return S.report(rows, split, {}, max_false, with_model=with_model)
+
+    monkeypatch.setattr(S, "run", fake_run)
+    result = CliRunner().invoke(main, ["eval-sufficiency", "--json", "--model"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["fitted_figures"]["refusal_recall"] == 1.0
+    assert seen == {"split": "calib", "model": True, "max_false": 0.05, "refresh": False}
+    bad = CliRunner().invoke(main, ["eval-sufficiency", "--max-false", "2"])
+    assert bad.exit_code != 0 and "--max-false" in bad.output
