@@ -155,11 +155,14 @@ class Assistant:
         notice: str | None = None,
         model_checker: SupportCheck | None = None,
         sufficiency: SufficiencyChecker | None = None,
+        model_sufficiency: SufficiencyChecker | None = None,
     ) -> None:
         self.settings = settings
         self.sufficiency = sufficiency or SufficiencyChecker(
             lambda: library_terms(index), fallback=settings.retrieval.refusal_threshold
         )
+        #: The LLM modes' refusal signal: the cheap one plus the model's yes/no, when wired.
+        self.model_sufficiency = model_sufficiency
         self.index = index
         self.searcher = searcher
         self.judge = judge
@@ -310,7 +313,7 @@ class Assistant:
         yield Passages(result.passages)
 
         nearest = nearest_sections(result.passages)
-        if self._should_refuse(standalone, language, result):
+        if self._should_refuse(standalone, language, result, mode):
             refusal = self._refusal(
                 question,
                 standalone,
@@ -403,10 +406,18 @@ class Assistant:
 
         return RunnableGenerator(run)
 
-    def _should_refuse(self, question: str, language: Language, result: RetrievalResult) -> bool:
+    def sufficiency_for(self, mode: str) -> SufficiencyChecker:
+        """The refusal signal of a mode: the model-backed one for the LLM modes when wired."""
+        if mode != "extractive" and self.model_sufficiency is not None:
+            return self.model_sufficiency
+        return self.sufficiency
+
+    def _should_refuse(
+        self, question: str, language: Language, result: RetrievalResult, mode: str
+    ) -> bool:
         """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
         no passage, a named term the library never mentions, or a low calibrated score)."""
-        verdict = self.sufficiency.assess(
+        verdict = self.sufficiency_for(mode).assess(
             question, result.passages, language, result.best_similarity
         )
         if not verdict.sufficient:

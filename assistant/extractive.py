@@ -148,6 +148,10 @@ class ExtractiveGenerator:
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         return [float(x) for x in self.vectors.get([c[1] for c in candidates]) @ query_vec]
 
+    def sentences(self, passages: Sequence[Passage]) -> list[str]:
+        """The quotable sentences ``sentence_similarities`` scores, in its order."""
+        return [c[1] for c in self._candidates(passages)]
+
     def _candidates(self, passages: Sequence[Passage]) -> list[tuple[Passage, str, int]]:
         candidates: list[tuple[Passage, str, int]] = []
         for passage in passages:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -15,7 +15,12 @@ from assistant.generators import ChatGenerator
 from assistant.prompts import SYSTEM_PROMPT
 from assistant.retrieval import HybridSearcher
 from assistant.settings import AssistantSettings
-from assistant.sufficiency import DEFAULT_CALIBRATION, SufficiencyChecker
+from assistant.sufficiency import (
+    DEFAULT_CALIBRATION,
+    MODEL_CALIBRATION,
+    AnswerJudge,
+    SufficiencyChecker,
+)
 from assistant.support import SupportChecker
 from assistant.terms import library_terms
 from assistant.types import Generator, SupportJudge
@@ -79,6 +84,17 @@ def build_assistant(
         if model_judge is not None
         else judge
     )
+    model_sufficiency = None
+    model_calibration = MODEL_CALIBRATION.get(settings.embedding)
+    if model_judge is not None and model_calibration:
+        source = model_judge
+        model_sufficiency = SufficiencyChecker(
+            terms,
+            scorer=extractive,
+            calibration=model_calibration,
+            fallback=settings.refusal_threshold,
+            judge=lambda: cast(AnswerJudge, source()),
+        )
     return Assistant(
         settings,
         index,
@@ -90,6 +106,7 @@ def build_assistant(
         notice,
         model_checker,
         sufficiency,
+        model_sufficiency,
     )
 
 

@@ -8,12 +8,19 @@ One signal for every mode (extractive or a model's), from the question and the p
   evidence sentences (sentences, not chunks: a chunk about the right topic that never states
   the asked relation scores lower sentence by sentence);
 - **term coverage**: the IDF-weighted share of the question's content terms that the best two
-  evidence sentences hold together, and the share of that weight the library never holds.
+  evidence sentences hold together, and the share of that weight the library never holds;
+- **asked quantity**: the question asks how many / when / how long (the language's question
+  words) and no best evidence sentence holds a number the question does not already state;
+- **the model's yes/no** (LLM modes only): P(yes) of the local model asked whether the best
+  evidence sentences (the most similar and the two covering the most terms, at most 600
+  characters) state what the question asks (``assistant.llm.judge.answer_messages``).
 
-The score is ``similarity + coverage_weight * coverage - unknown_weight * unknown_share``,
-refused below the question language's threshold. Calibration is per embedding model (e5's
-cosine scale is compressed) and was done on the ``calib`` split of the dev set; see
-``DEFAULT_CALIBRATION``. Without a sentence scorer (fakes, an uncalibrated embedder), the score
+The score is ``similarity + coverage_weight * coverage - unknown_weight * unknown_share -
+quantity_weight * quantity_missing + model_weight * p_yes``, refused below the question
+language's threshold. Calibration is per embedding model (e5's cosine scale is compressed) and
+per kind of mode (``DEFAULT_CALIBRATION`` for extractive, ``MODEL_CALIBRATION`` for the LLM
+modes), chosen on the ``calib`` split of the dev set with ``whitepaper eval-sufficiency``
+(``eval.sufficiency``). Without a sentence scorer (fakes, an uncalibrated embedder), the score
 is the best chunk similarity against the settings' per-language threshold, as before.
 """
 
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from assistant.terms import CorpusTerms, Term, TermStatistics, held, question_terms
@@ -30,6 +37,17 @@ from ingest.chunker import split_sentences
 from ingest.text import detect_language
 
 _NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
+# Questions that ask for a quantity or a date, by the language's own question words.
+_ASKS_QUANTITY = re.compile(
+    r"哪一?年|(?<!哪)几[年月天个种次位家倍]?|多少|多久|多长|多大|多高|多快|何时|什么时[候间]|第几"
+    r"|\bhow (?:many|much|long|old|large|big|fast)\b|\bwhen\b|\b(?:what|which) (?:year|date)\b"
+    r"|\bwhat (?:percentage|share|number)\b",
+    re.IGNORECASE,
+)
+# A number in the evidence: digits, or a Chinese numeral with a counting word after it.
+_QUANTITY = re.compile(
+    r"\d+(?:\.\d+)?|[零一二三四五六七八九十百千万亿两]+[年月日天个种次位家倍元亿万%]"
+)
 
 
 class SentenceScorer(Protocol):
@@ -37,24 +55,80 @@ class SentenceScorer(Protocol):
 
     def sentence_similarities(self, question: str, passages: Sequence[Passage]) -> list[float]: ...
 
+    def sentences(self, passages: Sequence[Passage]) -> list[str]:
+        """The sentences ``sentence_similarities`` scores, in the same order."""
+        ...
+
+
+class AnswerJudge(Protocol):
+    """A model's P(yes) that ``evidence`` answers ``question`` (``LlamaSupportJudge``)."""
+
+    def answer_score(self, question: str, evidence: str) -> float: ...
+
 
 @dataclass(frozen=True)
 class Calibration:
-    """How one question language's score is formed and where it is cut."""
+    """How one question language's score is formed and where it is cut.
+
+    score = similarity + coverage_weight * coverage - unknown_weight * unknown_share
+    - quantity_weight * (the question asks a quantity the evidence sentences lack)
+    + model_weight * P(yes) of the model's "do these sentences answer it?" (LLM modes).
+    """
 
     threshold: float
     top: int = 3  # evidence sentences whose similarities are averaged
     coverage_weight: float = 0.0
     unknown_weight: float = 0.0
+    quantity_weight: float = 0.0
+    model_weight: float = 0.0
 
 
-# multilingual-e5-small, calibrated on the calib split of eval/sets/aigc-dev-v2.jsonl (149 items):
-# each threshold refuses the most unanswerable calib items while refusing at most 1 of the 83
-# answerable Chinese and 2 of the 36 answerable English ones. On calib, adding coverage or the
-# unknown share to the similarity refused no more unanswerable items at that cost, so their
-# weights are 0 there; they stay in the score for embedders where they help (and in ``reason``).
+@dataclass(frozen=True)
+class SufficiencyFeatures:
+    """What the decision is made from; every field is cheap except ``p_yes`` (a model call)."""
+
+    similarity: float  # mean dense similarity of the top evidence sentences
+    coverage: float  # weighted share of the question's terms two evidence sentences hold
+    unknown_share: float  # weighted share of the question's terms the library never holds
+    asks_quantity: bool  # the question asks how many / when / how long
+    quantity_held: bool  # a best evidence sentence holds a number
+    p_yes: float | None = None
+
+    @property
+    def quantity_missing(self) -> float:
+        return 1.0 if self.asks_quantity and not self.quantity_held else 0.0
+
+    def score(self, cal: Calibration) -> float:
+        """The calibrated score, refused below ``cal.threshold``."""
+        value = self.similarity + cal.coverage_weight * self.coverage
+        value -= (
+            cal.unknown_weight * self.unknown_share + cal.quantity_weight * self.quantity_missing
+        )
+        if cal.model_weight and self.p_yes is not None:
+            value += cal.model_weight * self.p_yes
+        return value
+
+
+# multilingual-e5-small, fitted on the calib split of eval/sets/aigc-dev-v2.jsonl (149 items) by
+# ``whitepaper eval-sufficiency`` (``eval.sufficiency.fit``): per language, the weights from a
+# small grid and the threshold that refuse the most unanswerable calib items while refusing at
+# most 5% of the answerable ones (both languages together). Without a model only a little
+# coverage helps (calib: 12 of 30 refused, 3 of 119 answerable); the asked-quantity and
+# unknown-share weights refused no more there, so they are 0.
 DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
-    "e5": {"zh": Calibration(threshold=0.875), "en": Calibration(threshold=0.7766)},
+    "e5": {
+        "zh": Calibration(threshold=0.88518, coverage_weight=0.01),
+        "en": Calibration(threshold=0.77665),
+    },
+}
+
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 25 of 30 refused, 5 of
+#: 119 answerable), fitted the same way; see ``eval/README.md`` ("Refusal before generation").
+MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
+    "e5": {
+        "zh": Calibration(threshold=1.02087, model_weight=0.16),
+        "en": Calibration(threshold=0.90598, model_weight=0.16),
+    },
 }
 
 
@@ -112,13 +186,26 @@ def best_coverage(
     return sum(weight[t] for t in covered) / total, covered
 
 
+def evidence_text(sentences: Sequence[str], max_chars: int = 600) -> str:
+    """The evidence sentences a model is shown, within ``max_chars``."""
+    out: list[str] = []
+    used = 0
+    for sentence in sentences:
+        if out and used + len(sentence) > max_chars:
+            break
+        out.append(sentence[:max_chars])
+        used += len(out[-1])
+    return "\n".join(out)
+
+
 class SufficiencyChecker:
     """Decides, before generation, whether passages suffice for a question.
 
     ``stats`` gives the library's term statistics (``assistant.terms.library_terms``);
     ``scorer`` the sentence similarities; ``calibration`` the per-language cut for the
     embedding model in use; ``fallback`` the per-language chunk-similarity threshold used
-    when there is no scorer or no calibration.
+    when there is no scorer or no calibration; ``judge`` a model asked whether the best
+    evidence sentences answer the question (only where the calibration weighs it).
     """
 
     def __init__(
@@ -127,11 +214,50 @@ class SufficiencyChecker:
         scorer: SentenceScorer | None = None,
         calibration: Mapping[Language, Calibration] | None = None,
         fallback: Callable[[Language], float | None] | None = None,
+        judge: Callable[[], AnswerJudge] | None = None,
     ) -> None:
         self._stats = stats
         self.scorer = scorer
         self.calibration = calibration
         self.fallback = fallback
+        self._judge = judge
+
+    def features(
+        self, question: str, passages: Sequence[Passage], top: int = 3, *, ask_model: bool = False
+    ) -> tuple[SufficiencyFeatures, tuple[str, ...]]:
+        """The features of ``question`` over ``passages`` (needs a scorer) and the best evidence
+        sentences they rest on: the ``top`` most similar and the two covering the most terms."""
+        assert self.scorer is not None
+        stats = self._stats() if self._stats is not None else CorpusTerms(p.text for p in passages)
+        terms = question_terms(question, stats)
+        total = sum(t.weight for t in terms)
+        scored = list(
+            zip(
+                self.scorer.sentences(passages),
+                self.scorer.sentence_similarities(question, passages),
+                strict=False,  # a scorer may score fewer sentences than it lists
+            )
+        )
+        sentences = [s for s, _ in scored]
+        sims = [x for _, x in scored]
+        order = sorted(range(len(sims)), key=lambda i: -sims[i])
+        best = [sentences[i] for i in order[:top]]
+        cover, _ = best_coverage(terms, evidence_sentences(passages), 2)
+        _, cover_pick = _coverage_sentences(terms, sentences, 2)
+        chosen = tuple(dict.fromkeys(best + cover_pick))
+        top_sims = [sims[i] for i in order[:top]]
+        feats = SufficiencyFeatures(
+            similarity=sum(top_sims) / len(top_sims) if top_sims else 0.0,
+            coverage=cover,
+            unknown_share=sum(t.weight for t in terms if not t.known) / total if total else 0.0,
+            asks_quantity=bool(_ASKS_QUANTITY.search(question)),
+            quantity_held=_holds_new_quantity(question, chosen),
+        )
+        if ask_model and self._judge is not None and chosen:
+            feats = replace(
+                feats, p_yes=self._judge().answer_score(question, evidence_text(chosen))
+            )
+        return feats, chosen
 
     def assess(
         self,
@@ -147,9 +273,7 @@ class SufficiencyChecker:
             return Sufficiency(False, 0.0, "no passage was retrieved")
         stats = self._stats() if self._stats is not None else CorpusTerms(p.text for p in passages)
         terms = question_terms(question, stats)
-        total = sum(t.weight for t in terms)
         cover, covered = best_coverage(terms, evidence_sentences(passages), 2)
-        unknown_share = sum(t.weight for t in terms if not t.known) / total if total else 0.0
         missing = tuple(t.text for t in terms if t.text not in covered)
         named = unknown_named_terms(question, stats)
         if named:
@@ -158,12 +282,15 @@ class SufficiencyChecker:
 
         cal = self.calibration.get(language) if self.calibration else None
         if cal is not None and self.scorer is not None:
-            sims = sorted(self.scorer.sentence_similarities(question, passages), reverse=True)
-            top = sims[: cal.top]
-            score = sum(top) / len(top) if top else 0.0
-            score += cal.coverage_weight * cover - cal.unknown_weight * unknown_share
+            feats, _ = self.features(question, passages, cal.top, ask_model=bool(cal.model_weight))
+            score = feats.score(cal)
             threshold: float | None = cal.threshold
-            what = f"sentence similarity {score:.3f}"
+            what = f"sufficiency score {score:.3f} (similarity {feats.similarity:.3f}"
+            if feats.quantity_missing:
+                what += "; the evidence holds no number"
+            if feats.p_yes is not None:
+                what += f"; the model's yes {feats.p_yes:.2f}"
+            what += ")"
         else:
             if similarity is None:
                 known = [p.dense_similarity for p in passages if p.dense_similarity is not None]
@@ -183,3 +310,36 @@ class SufficiencyChecker:
             cover,
             missing,
         )
+
+
+def _holds_new_quantity(question: str, sentences: Sequence[str]) -> bool:
+    """Whether a sentence holds a number the question does not already state (a sentence
+    repeating the question's "2022 年" does not answer "多少")."""
+    asked = _quantities(question)
+    return any(_quantities(s) - asked for s in sentences)
+
+
+def _quantities(text: str) -> set[str]:
+    # "一个" / "一种" is mostly the indefinite article, not a count.
+    return {q for q in _QUANTITY.findall(text) if not (len(q) == 2 and q[0] == "一")}
+
+
+def _coverage_sentences(
+    terms: Sequence[Term], sentences: Sequence[str], k: int
+) -> tuple[float, list[str]]:
+    """``best_coverage``, returning the sentences it picked."""
+    total = sum(t.weight for t in terms)
+    if total <= 0:
+        return 0.0, []
+    weight = {t.text: t.weight for t in terms}
+    holds = [held(terms, s) for s in sentences]
+    covered: set[str] = set()
+    picked: list[str] = []
+    for _ in range(k):
+        gains = [sum(weight[t] for t in h - covered) for h in holds]
+        if not gains or max(gains) <= 0:
+            break
+        i = gains.index(max(gains))
+        covered |= holds[i]
+        picked.append(sentences[i])
+    return sum(weight[t] for t in covered) / total, picked

@@ -15,7 +15,14 @@ import click
 from ingest.environment import prepare_environment
 from ui.commands.ask import ask, chat
 from ui.commands.bench import bench
-from ui.commands.eval import eval_checker, eval_command, eval_tune, validate_set, verify
+from ui.commands.eval import (
+    eval_checker,
+    eval_command,
+    eval_sufficiency,
+    eval_tune,
+    validate_set,
+    verify,
+)
 from ui.commands.index import chunks, doctor, ingest, remove, stats
 from ui.commands.web import feedback_group, ui_command
 from ui.settings import Settings
@@ -64,5 +71,6 @@ for _command in (
     verify,
     eval_checker,
     eval_tune,
+    eval_sufficiency,
 ):
     main.add_command(_command)

@@ -33,6 +33,7 @@ __all__ = [
     "YES_WORDS",
     "LlamaSupportJudge",
     "OpenAISupportJudge",
+    "answer_messages",
     "judge_messages",
     "p_yes",
 ]
@@ -58,6 +59,22 @@ def judge_messages(sentence: str, passage: str) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": _SYSTEM},
         {"role": "user", "content": f"资料：\n{passage}\n\n{question}"},
+    ]
+
+
+def answer_messages(question: str, evidence: str) -> list[dict[str, str]]:
+    """The yes/no question "do these sentences answer the question?" asked before generation."""
+    if has_ideograph(question):
+        ask = f"问题：{question}\n\n这些资料是否给出了该问题所问的具体信息？只回答“是”或“否”。"
+    else:
+        ask = (
+            f"Question: {question}\n\n"
+            "Do these passages state the specific information the question asks for? "
+            "Answer only Yes or No."
+        )
+    return [
+        {"role": "system", "content": _SYSTEM},
+        {"role": "user", "content": f"资料：\n{evidence}\n\n{ask}"},
     ]
 
 
@@ -96,7 +113,13 @@ class LlamaSupportJudge:
 
     def score(self, sentence: str, passage: str) -> float:
         """P(the model answers yes) that ``passage`` supports ``sentence``, in [0, 1]."""
-        messages = judge_messages(sentence, passage)
+        return self._p_yes(judge_messages(sentence, passage))
+
+    def answer_score(self, question: str, evidence: str) -> float:
+        """P(the model answers yes) that ``evidence`` answers ``question`` (sufficiency)."""
+        return self._p_yes(answer_messages(question, evidence))
+
+    def _p_yes(self, messages: list[dict[str, str]]) -> float:
         with self.runtime.session() as llm:
             self._prepare(llm)
             formatted = self._formatter(messages=messages)
@@ -147,7 +170,13 @@ class OpenAISupportJudge:
         self.logprobs_supported: bool | None = None
 
     def score(self, sentence: str, passage: str) -> float:
-        messages = judge_messages(sentence, passage)
+        return self._p_yes(judge_messages(sentence, passage))
+
+    def answer_score(self, question: str, evidence: str) -> float:
+        """P(yes) that ``evidence`` answers ``question`` (sufficiency)."""
+        return self._p_yes(answer_messages(question, evidence))
+
+    def _p_yes(self, messages: list[dict[str, str]]) -> float:
         if self.logprobs_supported is not False:
             response = self._ask(messages, logprobs=True)
             if response is not None:

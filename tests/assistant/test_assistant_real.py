@@ -159,6 +159,22 @@ def test_extractive_refuses_what_the_white_paper_does_not_cover(
 
 
 @slow
+def test_sufficiency_features_over_the_real_index(e5_assistant: Assistant) -> None:
+    """The evidence chosen for the refusal signal holds the answer; a far question scores
+    lower, and the decision follows the shipped calibration."""
+    checker = e5_assistant.sufficiency
+    question = "生成对抗网络由哪几部分组成？"
+    near, chosen = checker.features(question, e5_assistant.searcher.search(question).passages)
+    assert any("判别器" in s for s in chosen) and near.coverage > 0.5
+    assert not near.asks_quantity
+    far_question = "今天北京的天气怎么样？"
+    far_passages = e5_assistant.searcher.search(far_question).passages
+    far, _ = checker.features(far_question, far_passages)
+    assert far.similarity < near.similarity
+    assert not checker.assess(far_question, far_passages).sufficient
+
+
+@slow
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,

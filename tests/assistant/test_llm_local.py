@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant.llm import judge as judge_module
 from assistant.llm import local
-from assistant.llm.judge import LlamaSupportJudge, judge_messages, p_yes
+from assistant.llm.judge import LlamaSupportJudge, answer_messages, judge_messages, p_yes
 from assistant.llm.local import ChatLlamaCpp, LlamaRuntime, make_local_chat_model
 from assistant.llm.model_file import local_model_available
 from assistant.types import SupportJudge
@@ -247,6 +247,15 @@ def test_judge_prompt_language_and_order() -> None:
     assert zh[1]["content"].endswith("只回答“是”或“否”。")
     assert "Answer only Yes or No." in en[1]["content"]
     assert zh[0] == en[0]  # same system prompt: shared cache prefix
+
+
+def test_sufficiency_prompt_asks_whether_the_evidence_answers() -> None:
+    zh = answer_messages("StyleGAN-XL 是哪一年发布的？", "英伟达发布了 StyleGAN-XL。")
+    en = answer_messages("When was StyleGAN-XL released?", "英伟达发布了 StyleGAN-XL。")
+    assert zh[1]["content"].startswith("资料：\n英伟达发布了 StyleGAN-XL。\n\n问题：StyleGAN-XL")
+    assert zh[1]["content"].endswith("只回答“是”或“否”。")
+    assert "Answer only Yes or No." in en[1]["content"] and "Question: When" in en[1]["content"]
+    assert zh[0] == judge_messages("s", "p")[0]  # the judge's system prompt: one cached prefix
 
 
 class FakeContext:

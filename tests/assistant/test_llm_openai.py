@@ -200,6 +200,13 @@ def test_openai_judge_reads_logprobs(fake_server) -> None:
     assert judge.score("AIGC reshapes content.", "资料") < 0.1
 
 
+def test_openai_judge_answers_the_sufficiency_question(fake_server) -> None:
+    url, script = fake_server
+    judge = OpenAISupportJudge(_settings(url))
+    assert judge.answer_score("AIGC 是什么？", "资料") == pytest.approx(1 / (1 + math.exp(-2.4)))
+    assert "问题：AIGC 是什么？" in script.requests[-1]["messages"][1]["content"]
+
+
 def test_openai_judge_falls_back_to_the_text_answer(fake_server) -> None:
     url, script = fake_server
     script.reject_logprobs = True

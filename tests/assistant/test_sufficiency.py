@@ -10,7 +10,9 @@ from assistant.fakes import FakeGenerator, make_passage
 from assistant.sufficiency import (
     Calibration,
     SufficiencyChecker,
+    SufficiencyFeatures,
     best_coverage,
+    evidence_sentences,
     unknown_named_terms,
 )
 from assistant.terms import CorpusTerms, idf, is_frame, question_terms
@@ -44,6 +46,21 @@ class FixedScorer:
     def sentence_similarities(self, question: str, passages: Sequence[Passage]) -> list[float]:
         self.calls.append(question)
         return self.sims
+
+    def sentences(self, passages: Sequence[Passage]) -> list[str]:
+        return evidence_sentences(passages)
+
+
+class FixedJudge:
+    """An ``AnswerJudge`` with a fixed P(yes), recording what it was shown."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.calls: list[tuple[str, str]] = []
+
+    def answer_score(self, question: str, evidence: str) -> float:
+        self.calls.append((question, evidence))
+        return self.p
 
 
 def test_frame_and_title_words_carry_no_weight(stats: CorpusTerms) -> None:
@@ -157,3 +174,86 @@ def test_the_chain_refuses_before_generation(stats: CorpusTerms) -> None:
     scorer.sims = [0.95]
     answered = assistant.ask("生成对抗网络由什么组成？")
     assert not answered.refused and len(generator.requests) == 1
+
+
+def test_a_quantity_asked_needs_a_new_number_in_the_evidence(stats: CorpusTerms) -> None:
+    """ "多少" / "when" ask a number; a number the question itself states does not answer it."""
+    checker = SufficiencyChecker(lambda: stats, FixedScorer([0.9, 0.8]))
+    painting = [make_passage(1, PAINTING)]
+    asked, _ = checker.features("佳士得拍卖的画作以多少美元成交？", painting)
+    assert asked.asks_quantity and asked.quantity_held and not asked.quantity_missing
+    repeated, _ = checker.features("2018 年佳士得拍卖的画作由谁创作？", painting)
+    assert not repeated.asks_quantity
+    gan = [make_passage(1, GAN)]
+    lacking, chosen = checker.features("生成对抗网络是哪一年提出的？", gan)
+    assert lacking.asks_quantity and lacking.quantity_missing == 1.0 and chosen == (GAN,)
+    english, _ = checker.features(
+        "When was the GAN proposed? In 2014?", [make_passage(1, PAINTING)]
+    )
+    assert english.asks_quantity and english.quantity_held  # 2018 is not the question's 2014
+    same, _ = checker.features("How many dollars in 2018?", [make_passage(1, "2018 年。")])
+    assert same.asks_quantity and not same.quantity_held
+
+
+def test_the_features_score_is_the_calibrated_sum() -> None:
+    feats = SufficiencyFeatures(0.8, 0.5, 0.2, True, False, p_yes=0.25)
+    cal = Calibration(
+        0.0, coverage_weight=0.1, unknown_weight=0.5, quantity_weight=0.02, model_weight=0.4
+    )
+    assert feats.score(cal) == pytest.approx(0.8 + 0.05 - 0.1 - 0.02 + 0.1)
+    assert feats.score(Calibration(0.0)) == pytest.approx(0.8)
+
+
+def test_the_model_is_asked_only_where_it_weighs(stats: CorpusTerms) -> None:
+    passages = [make_passage(1, GAN + PAINTING)]
+    judge = FixedJudge(0.1)
+    plain = {"zh": Calibration(threshold=0.8)}
+    cheap = SufficiencyChecker(lambda: stats, FixedScorer([0.9, 0.9]), plain, judge=lambda: judge)
+    assert cheap.assess("生成对抗网络由什么组成？", passages).sufficient and judge.calls == []
+
+    weighed = {"zh": Calibration(threshold=1.0, model_weight=0.2)}
+    checker = SufficiencyChecker(
+        lambda: stats, FixedScorer([0.9, 0.9]), weighed, judge=lambda: judge
+    )
+    refused = checker.assess("生成对抗网络由什么组成？", passages)
+    assert not refused.sufficient and "the model's yes 0.10" in refused.reason
+    question, evidence = judge.calls[0]
+    assert question == "生成对抗网络由什么组成？" and GAN in evidence
+    judge.p = 0.9
+    assert checker.assess("生成对抗网络由什么组成？", passages).sufficient
+
+
+def test_the_llm_modes_use_their_own_sufficiency(stats: CorpusTerms) -> None:
+    from assistant.chain import Assistant
+    from assistant.fakes import FakeJudge
+    from assistant.retrieval import RetrievalResult
+    from ui.settings import Settings
+
+    passages = (make_passage(1, GAN, section_path=("二、技术体系",)),)
+
+    class Searcher:
+        def search(self, query: str, **kwargs: object) -> RetrievalResult:
+            return RetrievalResult(passages, 0.9, 1)
+
+    extractive = FakeGenerator("生成对抗网络由一个生成器和一个判别器组成。【1】")
+    local = FakeGenerator("生成对抗网络由一个生成器和一个判别器组成。【1】")
+    judge = FixedJudge(0.05)
+    cheap = {"zh": Calibration(threshold=0.8)}
+    with_model = {"zh": Calibration(threshold=0.9, model_weight=0.1)}
+    assistant = Assistant(
+        Settings(),
+        index=None,  # type: ignore[arg-type]
+        searcher=Searcher(),  # type: ignore[arg-type]
+        judge=FakeJudge(),
+        generator_factories={"extractive": lambda: extractive, "local": lambda: local},
+        default_mode="extractive",
+        sufficiency=SufficiencyChecker(lambda: stats, FixedScorer([0.85]), cheap),
+        model_sufficiency=SufficiencyChecker(
+            lambda: stats, FixedScorer([0.85]), with_model, judge=lambda: judge
+        ),
+    )
+    assert not assistant.ask("生成对抗网络由什么组成？", mode="extractive").refused
+    refused = assistant.ask("生成对抗网络由什么组成？", mode="local")
+    assert refused.refused and local.requests == [] and "二、技术体系" in refused.text
+    judge.p = 0.95
+    assert not assistant.ask("生成对抗网络由什么组成？", mode="local").refused

@@ -340,3 +340,61 @@ def eval_tune(
             what, items, split, build, out_dir or Path(tmp), settings=settings, progress=True
         )
     emit(as_json, sweep.to_json(), sweep.table())
+
+
+@click.command("eval-sufficiency")
+@click.option("--set", "set_path", type=click.Path(path_type=Path), default=DEFAULT_SET)
+@click.option(
+    "--split",
+    type=click.Choice(["calib", "test"]),
+    default="calib",
+    show_default=True,
+    help="Split to report; the fit always uses calib only.",
+)
+@click.option(
+    "--model/--no-model",
+    "use_model",
+    default=False,
+    show_default=True,
+    help="Ask the local model whether the evidence answers (the LLM modes' signal).",
+)
+@click.option(
+    "--max-false",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.05,
+    show_default=True,
+    help="False-refusal budget on calib when fitting.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Per-item features (and the model's P(yes)) (default: eval/runs/sufficiency*.jsonl).",
+)
+@click.option(
+    "--refresh", is_flag=True, help="Recompute the cheap features (keeps the model's answers)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_obj
+def eval_sufficiency(
+    settings: Settings,
+    set_path: Path,
+    split: str,
+    use_model: bool,
+    max_false: float,
+    cache: Path | None,
+    refresh: bool,
+    as_json: bool,
+) -> None:
+    """Calibrate the refusal decided before generation on calib; report a split.
+
+    \b
+    Examples:
+      whitepaper eval-sufficiency --split calib
+      whitepaper eval-sufficiency --split test --model --json
+    """
+    from eval.sufficiency import render, run
+
+    with user_errors():
+        result = run(settings, set_path, split, use_model, max_false, cache, refresh)
+    emit(as_json, result, render(result))
