@@ -236,7 +236,7 @@ def test_a_run_not_like_the_baseline_fails_saying_what_differs() -> None:
 
 def test_the_committed_baseline_is_readable_and_says_to_re_record() -> None:
     baseline = load_baseline(DEFAULT_BASELINE_PATH)
-    assert len(subset_ids(baseline, "local-subset20") or []) == 20
+    assert len(subset_ids(baseline, "local-calib60") or []) == 60
     entry = baseline["extractive-dev"]
     if entry.get("format") == GATE_FORMAT:
         pytest.skip("the baseline has been re-recorded in the current format")
