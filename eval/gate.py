@@ -65,8 +65,8 @@ items got worse, and would let key-fact recall over 138 items fall 6 points (20 
 CPU builds (AMX, AVX-512, AVX2 only), and greedy text with them, so in the local and OpenAI
 modes a figure's tolerance is at least ``2 * s / sqrt(n)`` (:func:`build_term`), ``s`` being
 the RMS per-item change measured between two builds (:data:`CROSS_BUILD_RMS`,
-eval/cpu-spread.md). On the 60-item local subset (about 52 answered items) that is 6.9 points
-for the citation figures and 8.3 for key-fact recall: a drop of ten answers' support still
+eval/cpu-spread.md). On the 60-item local subset (47–48 answered items) that is 7.3 points
+for the citation figures and 8.7 for key-fact recall: a drop of ten answers' support still
 fails.
 
 Flipped items (a flag metric of :data:`FLAG_METRICS` going from full marks to less, or back)
