@@ -140,7 +140,9 @@ def update_baseline(
     if subset is None:
         subset = subset_ids(baseline, name)
     accepted = None
-    if accept_regression:
+    # The reason is kept only where the run did not pass the entry it replaces (a failing or
+    # not comparable gate); over a passing gate there was nothing to accept.
+    if accept_regression and (verdict is None or not verdict.passed):
         accepted = {
             "reason": accept_regression.strip(),
             "failures": list(verdict.failures) if verdict is not None else [],

@@ -376,6 +376,17 @@ def test_a_failing_gate_writes_nothing_unless_the_regression_is_accepted(tmp_pat
     assert again.passed
     assert "recorded over a failing gate: 'chunk size 400" in again.notes[0]
 
+    # Over a passing gate there is nothing to accept: no reason is stored.
+    passing = update_baseline(
+        "extractive-dev",
+        _metrics(worse),
+        worse,
+        path=path,
+        verdict=again,
+        accept_regression="nothing failed",
+    )
+    assert passing["accepted_regression"] is None
+
 
 def test_a_broken_baseline_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
