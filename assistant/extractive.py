@@ -166,15 +166,21 @@ class ExtractiveGenerator:
         return candidates
 
     def rank(
-        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        keywords_from: str | None = None,
+        terms: tuple[Term, ...] | None = None,
     ) -> list[ScoredSentence]:
-        """Every claim-like sentence of the passages, scored against the question."""
+        """Every claim-like sentence of the passages, scored against the question (``terms``:
+        the question's terms when the caller has them already)."""
         candidates = self._candidates(passages)
         if not candidates:
             return []
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
-        terms = self.question_terms(keywords_from or question, passages)
+        if terms is None:
+            terms = self.question_terms(keywords_from or question, passages)
         # An English word found in a Chinese sentence is a name or a gloss in brackets
         # ("Generated" in the gloss of AIGC), not what an English question asks about: across
         # languages only numbers are matched as terms, and meaning comes from the embeddings.
@@ -201,10 +207,11 @@ class ExtractiveGenerator:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
         of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part."""
-        ranked = self.rank(question, passages, keywords_from)
+        asked = self.question_terms(keywords_from or question, passages)
+        ranked = self.rank(question, passages, keywords_from, asked)
         if not ranked:
             return []
-        terms = {t.text: t.weight for t in self.question_terms(keywords_from or question, passages)}
+        terms = {t.text: t.weight for t in asked}
         total = sum(terms.values()) or 1.0
         w = self.semantic_weight
         best = ranked[0].score
