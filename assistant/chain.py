@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
-from assistant.citations import check_answer
+from assistant.citations import CheckedAnswer, bigram_overlap, check_answer, join_checked
 from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.settings import AssistantSettings
 from assistant.sufficiency import SufficiencyChecker
 from assistant.support import JudgeCheck
-from assistant.terms import library_terms
+from assistant.terms import Term, held, library_terms
 from assistant.types import (
     REFUSAL,
     Answer,
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
+#: The line before evidence quoted for parts of a question the model's answer left out.
+MISSED_PARTS_LEAD_IN: dict[Language, str] = {"zh": "原文还写道：", "en": "The paper also says:"}
+MAX_MISSED_QUOTES = 2
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -313,7 +316,8 @@ class Assistant:
         yield Passages(result.passages)
 
         nearest = nearest_sections(result.passages)
-        if self._should_refuse(standalone, language, result, mode):
+        request = GenerationRequest(question, standalone, language, result.passages)
+        if self._should_refuse(request, result, generator, mode):
             refusal = self._refusal(
                 question,
                 standalone,
@@ -327,7 +331,6 @@ class Assistant:
             yield Final(refusal)
             return
 
-        request = GenerationRequest(question, standalone, language, result.passages)
         pieces: list[str] = []
         first_token_ms: float | None = None
         for piece in generator.stream(request):
@@ -340,7 +343,10 @@ class Assistant:
         checker = self.checker_for(mode)
         if verify == "model":
             checker = JudgeCheck(self.model_judge())
-        checked = check_answer(raw, result.passages, checker, strict=strict)
+        # A model sentence that only restates the question is no answer (the prompt forbids it;
+        # a small model still does it): removed in strict mode, like an unsupported one.
+        asked = standalone if mode != "extractive" else None
+        checked = check_answer(raw, result.passages, checker, strict=strict, question=asked)
         fallback = None
         refused = looks_like_refusal(raw)
         if not checked.sentences and not refused and mode != "extractive" and self.can_quote:
@@ -355,6 +361,8 @@ class Assistant:
                     removed_unsupported=checked.removed_unsupported,
                     removed=checked.removed,
                 )
+        if fallback is None and not refused and checked.sentences and mode != "extractive":
+            checked = self._quote_missed_parts(request, checked)
         if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Final(
@@ -382,6 +390,46 @@ class Assistant:
             fallback=fallback,
         )
         yield Final(answer)
+
+    def _quote_missed_parts(
+        self, request: GenerationRequest, checked: CheckedAnswer
+    ) -> CheckedAnswer:
+        """A part of the question the model's answer left out, where the evidence answers it,
+        is quoted after the answer (at most ``MAX_MISSED_QUOTES`` sentences): the evidence
+        sentences (the extractive choice) the answer did not draw on that hold a content term
+        of the question which neither the answer nor the evidence it drew on holds."""
+        if not self.can_quote:
+            return checked
+        quoter = self.generator("extractive")
+        select = getattr(quoter, "select", None)
+        if select is None:
+            return checked
+        chosen = select(request.standalone_question, request.passages, request.question)
+        answer = [s.text for s in checked.sentences]
+        # An evidence sentence the answer drew on (an answer sentence mostly made of its words)
+        # answers what it holds, whether or not the answer repeats the question's words.
+        used = [e for e in chosen if any(bigram_overlap(a, e.text) >= 0.5 for a in answer)]
+        said = "\n".join(answer + [e.text for e in used])
+        missed = [
+            e
+            for e in chosen
+            if e not in used
+            and not e.terms <= _held_terms(e.terms, said)
+            and bigram_overlap(e.text, said) < 0.5
+        ][:MAX_MISSED_QUOTES]
+        if not missed:
+            return checked
+        quotes = "".join(f"{s.text}【{s.passage.number}】" for s in missed)
+        added = check_answer(
+            f"{MISSED_PARTS_LEAD_IN[request.language]}\n{quotes}",
+            request.passages,
+            self.judge,
+            strict=True,
+        )
+        if not added.sentences:
+            return checked
+        log.info("quoted %d evidence sentence(s) for parts the answer left out", len(missed))
+        return join_checked(checked, added)
 
     def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         """Answer a question and return the checked ``Answer``."""
@@ -413,12 +461,18 @@ class Assistant:
         return self.sufficiency
 
     def _should_refuse(
-        self, question: str, language: Language, result: RetrievalResult, mode: str
+        self, request: GenerationRequest, result: RetrievalResult, generator: Generator, mode: str
     ) -> bool:
         """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
-        no passage, a named term the library never mentions, or a low calibrated score)."""
+        no passage, a named term the library never mentions, or a low calibrated score). A
+        model's yes/no is read off the generator's own prompt, so the answer reuses it."""
+        prompt = getattr(generator, "sufficiency_messages", None)
         verdict = self.sufficiency_for(mode).assess(
-            question, result.passages, language, result.best_similarity
+            request.standalone_question,
+            result.passages,
+            request.language,
+            result.best_similarity,
+            model_prompt=(lambda: prompt(request)) if prompt is not None else None,
         )
         if not verdict.sufficient:
             log.info("refusing before generation: %s", verdict.reason)
@@ -447,6 +501,10 @@ class Assistant:
             language=language,
             nearest_sections=nearest,
         )
+
+
+def _held_terms(terms: frozenset[str], text: str) -> set[str]:
+    return held([Term(t, 1.0, True) for t in terms], text)
 
 
 def _round(value: float | None) -> float | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -36,6 +36,18 @@ _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,40})》|\"([^\"]{1,40})
 _LATIN_TERM = re.compile(rf"{LATIN_TERM.pattern}|[A-Za-z]")
 _CONTENT = CONTENT
 _IDEOGRAPH_RUN = re.compile(rf"[{IDEOGRAPH_SPAN}]{{3,}}")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+# English words that carry no content: articles, question words, auxiliaries.
+_GLUE = frozenset(
+    "a an the this that these those which what who whom whose when where why how is are was "  # noqa: SIM905
+    "were be been do does did has have had it its".split()
+)
+# Yes/no questions, by the language's own words.
+_YES_NO = re.compile(
+    r"是否|是不是|有没有|能不能|会不会|吗[？?]?\s*$"
+    r"|^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had)\b",
+    re.IGNORECASE,
+)
 # English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
 _TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
@@ -230,10 +242,46 @@ class CheckedAnswer:
     removed: tuple[str, ...] = ()
 
 
+def join_checked(first: CheckedAnswer, then: CheckedAnswer) -> CheckedAnswer:
+    """``first`` followed by ``then`` on a new line, as one answer (sentence indices shifted)."""
+    shift = len(first.sentences)
+    citations = first.citations + tuple(
+        replace(c, sentence_index=c.sentence_index + shift) for c in then.citations
+    )
+    return CheckedAnswer(
+        f"{first.text}\n{then.text}".strip(),
+        first.sentences + then.sentences,
+        citations,
+        first.removed_unsupported + then.removed_unsupported,
+        first.removed + then.removed,
+    )
+
+
+def restates(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` only restates ``question``: it adds at most one character pair the
+    question lacks ("公众提高风险治理能力。" for "公众提高风险治理能力？"), so it answers nothing
+    however well a passage supports it. A two-character name ("叫“聆语”") already adds two.
+    An English sentence restates when every word it has, but articles, question words and
+    auxiliaries, is the question's. A yes/no question is answered by restating it, so none is
+    held to restate one."""
+    if not question or _YES_NO.search(question):
+        return False  # "AIGC 会取代人类。" answers "AIGC 是否会取代人类？"
+    if detect_language(sentence) == "en":  # words: "The court …" for "Which court …?"
+        asked = {w.lower() for w in _WORD.findall(question)}
+        return all(w.lower() in asked or w.lower() in _GLUE for w in _WORD.findall(sentence))
+    return len(_bigrams(sentence) - _bigrams(question)) <= 1
+
+
 def check_answer(
-    text: str, passages: Sequence[Passage], checker: SupportCheck, *, strict: bool = False
+    text: str,
+    passages: Sequence[Passage],
+    checker: SupportCheck,
+    *,
+    strict: bool = False,
+    question: str | None = None,
 ) -> CheckedAnswer:
-    """Parse, validate and re-attach the citations of a generated answer."""
+    """Parse, validate and re-attach the citations of a generated answer. With ``question``,
+    a sentence that only restates it is removed in strict mode like an unsupported one."""
     by_number = {p.number: p for p in passages}
     parsed = parse_answer(text)
     out_sentences: list[AnswerSentence] = []
@@ -245,6 +293,10 @@ def check_answer(
         valid = [m for m in sentence.markers if m in by_number]
         if not is_claim(sentence.text):
             pieces.append(sentence.text + ("\n" if sentence.newline_after else ""))
+            continue
+        if strict and question and restates(sentence.text, question):
+            removed += 1
+            removed_texts.append(sentence.text)
             continue
         support = 0.0
         if valid:

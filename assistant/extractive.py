@@ -202,11 +202,20 @@ class ExtractiveGenerator:
         return scored
 
     def select(
-        self, question: str, passages: Sequence[Passage], keywords_from: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        keywords_from: str | None = None,
+        *,
+        max_sentences: int | None = None,
+        max_chars: int | None = None,
     ) -> list[ScoredSentence]:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
-        of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part."""
+        of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part.
+        ``max_sentences`` / ``max_chars`` override the quoting budget (a model's evidence)."""
+        max_sentences = max_sentences or self.max_sentences
+        max_chars = max_chars or self.max_chars
         asked = self.question_terms(keywords_from or question, passages)
         ranked = self.rank(question, passages, keywords_from, asked)
         if not ranked:
@@ -219,7 +228,7 @@ class ExtractiveGenerator:
         used = len(ranked[0].text)
         covered = set(ranked[0].terms)
         pool = [s for s in ranked[1:] if s.text != ranked[0].text]
-        while pool and len(chosen) < self.max_sentences:
+        while pool and len(chosen) < max_sentences:
             merits = [
                 s.score + (1 - w) * sum(terms.get(t, 0.0) for t in s.terms - covered) / total
                 for s in pool
@@ -229,7 +238,7 @@ class ExtractiveGenerator:
             pool.remove(pick)
             if merit < best - self.margin:
                 break
-            if used + len(pick.text) > self.max_chars or any(pick.text == c.text for c in chosen):
+            if used + len(pick.text) > max_chars or any(pick.text == c.text for c in chosen):
                 continue
             chosen.append(pick)
             used += len(pick.text)

@@ -137,7 +137,12 @@ def _local_generator(
         warm_system_prompt=SYSTEM_PROMPT,
     )
     return ChatGenerator(
-        chat, "local", excerpter, settings.llm_passage_chars, translator=excerpter.translator
+        chat,
+        "local",
+        excerpter,
+        settings.llm_passage_chars,
+        translator=excerpter.translator,
+        evidence_chars=settings.llm_evidence_chars,
     )
 
 
@@ -162,6 +167,7 @@ def _openai_generator(settings: AssistantSettings, excerpter: ExtractiveGenerato
         excerpter,
         700,
         translator=excerpter.translator,
+        evidence_chars=settings.llm_evidence_chars,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -15,7 +16,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
 from assistant.markers import citation_grammar
-from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
+from assistant.prompts import (
+    CONDENSE_PROMPT,
+    answer_messages,
+    history_text,
+    sufficiency_messages,
+)
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
 from ingest.text import detect_language
 
@@ -37,6 +43,26 @@ class Excerpter(Protocol):
     ) -> str: ...
 
 
+class EvidenceSentence(Protocol):
+    passage: Passage
+    text: str
+    offset: int
+
+
+class EvidenceSelector(Excerpter, Protocol):
+    """Chooses the sentences that answer a question, each part of it (``ExtractiveGenerator``)."""
+
+    def select(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        keywords_from: str | None = None,
+        *,
+        max_sentences: int | None = None,
+        max_chars: int | None = None,
+    ) -> Sequence[EvidenceSentence]: ...
+
+
 def looks_like_refusal(text: str) -> bool:
     """Whether a generated answer says the passages do not hold the answer."""
     head = text.strip()[:80]
@@ -46,12 +72,15 @@ def looks_like_refusal(text: str) -> bool:
 class ChatGenerator:
     """Answers with a chat model through an LCEL chain: messages | model | text.
 
-    The prompt is budgeted: a passage longer than ``passage_budget`` characters is replaced
-    by an excerpt of its sentences most relevant to the question (in document order), so a
-    small local model reads a top-5 context quickly. Citations are still checked against
-    the whole passages. The model is also its own rewriter (``condense``); the search query of
-    an English question comes from ``translator`` (no model call on the critical path, see
-    ``assistant.crosslingual``).
+    The model writes from evidence chosen for what the question asks: with an
+    ``EvidenceSelector`` (the extractive generator) and ``evidence_chars``, it reads only the
+    selected sentences (each part of the question gets its own, whole sentences within
+    ``evidence_chars``), under the numbers of their passages, and the passages without one
+    are left out of the prompt. Otherwise a passage longer than ``passage_budget`` characters
+    is replaced by an excerpt of its most relevant sentences. Citations are still checked
+    against the whole passages. The model is also its own rewriter (``condense``); the search
+    query of an English question comes from ``translator`` (no model call on the critical
+    path, see ``assistant.crosslingual``).
     """
 
     def __init__(
@@ -61,10 +90,14 @@ class ChatGenerator:
         excerpter: Excerpter | None = None,
         passage_budget: int = 700,
         translator: Translator | None = None,
+        evidence_chars: int | None = None,
+        evidence_sentences: int = 6,
     ) -> None:
         self.mode = mode
         self.chat_model = chat_model
         self.excerpter = excerpter
+        self.evidence_chars = evidence_chars
+        self.evidence_sentences = evidence_sentences
         self.passage_budget = passage_budget
         self.rewriter: QueryRewriter = self
         self.translator = translator
@@ -72,30 +105,64 @@ class ChatGenerator:
             RunnableLambda(self.messages) | chat_model | StrOutputParser()
         )
 
+    def evidence(self, request: GenerationRequest) -> tuple[GenerationRequest, dict[int, str]]:
+        """The request as the model sees it: only the passages that hold a selected evidence
+        sentence, and each passage's selected sentences (document order), by number. Without a
+        selector (or when nothing is selected) the request and no replacement texts."""
+        select = getattr(self.excerpter, "select", None)
+        if select is None or not self.evidence_chars or not request.passages:
+            return request, {}
+        chosen = select(
+            request.standalone_question,
+            request.passages,
+            request.question,
+            max_sentences=self.evidence_sentences,
+            max_chars=self.evidence_chars,
+        )
+        by_number: dict[int, list[EvidenceSentence]] = {}
+        for sentence in sorted(chosen, key=lambda s: (s.passage.number, s.offset)):
+            by_number.setdefault(sentence.passage.number, []).append(sentence)
+        if not by_number:
+            return request, {}
+        texts = {n: "…".join(s.text for s in group) for n, group in by_number.items()}
+        shown = tuple(p for p in request.passages if p.number in texts)
+        return replace(request, passages=shown), texts
+
     def messages(self, request: GenerationRequest) -> list[BaseMessage]:
-        """The prompt: system prompt, numbered (excerpted) passages, the question."""
-        texts: dict[int, str] = {}
-        if self.excerpter is not None:
-            for p in request.passages:
-                if len(p.text) > self.passage_budget:
-                    texts[p.number] = self.excerpter.excerpt(
-                        request.standalone_question, p, self.passage_budget, request.question
-                    )
+        """The prompt: system prompt, numbered evidence (or excerpted passages), the question."""
+        return self._prompt(request, *self.evidence(request))
+
+    def _prompt(
+        self, request: GenerationRequest, shown: GenerationRequest, texts: dict[int, str]
+    ) -> list[BaseMessage]:
+        if texts:  # selected evidence: whole sentences, nothing to cut
+            return answer_messages(shown, texts, max_chars=None)
         if self.excerpter is None:
-            return answer_messages(request, texts, max_chars=self.passage_budget)
+            return answer_messages(request, {}, max_chars=self.passage_budget)
+        for p in request.passages:
+            if len(p.text) > self.passage_budget:
+                texts[p.number] = self.excerpter.excerpt(
+                    request.standalone_question, p, self.passage_budget, request.question
+                )
         # Excerpts are whole sentences: a sentence cut in two reads as another claim.
         return answer_messages(request, texts, max_chars=None)
 
+    def sufficiency_messages(self, request: GenerationRequest) -> list[dict[str, str]]:
+        """The answer prompt with the "do these passages answer it?" question appended (the
+        LLM modes' refusal signal, ``assistant.sufficiency``)."""
+        return sufficiency_messages(self.messages(request), request.language)
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """The answer's text as it is written. A model that takes a grammar (the local one) can
-        only write sentences ending in 【n】 for the given passages, or the refusal
+        only write sentences ending in 【n】 for the passages it was shown, or the refusal
         (``assistant.markers``); another is asked to by the prompt and checked after."""
         if not getattr(self.chat_model, "accepts_grammar", False) or not request.passages:
             yield from self.chain.stream(request)
             return
-        grammar = citation_grammar(p.number for p in request.passages)
+        shown, texts = self.evidence(request)
+        grammar = citation_grammar(p.number for p in shown.passages)
         model = self.chat_model.bind(grammar=grammar)
-        yield from (RunnableLambda(self.messages) | model | StrOutputParser()).stream(request)
+        yield from (model | StrOutputParser()).stream(self._prompt(request, shown, texts))
 
     def _complete(self, prompt: str, max_chars: int = 300) -> str:
         text = (self.chat_model | StrOutputParser()).invoke([HumanMessage(prompt)])

@@ -59,6 +59,7 @@ class GenerationSettings:
     llm_flash_attn: bool
     llm_keep_system_state: bool
     llm_passage_chars: int
+    llm_evidence_chars: int
     openai_base_url: str | None
     openai_model: str | None
     openai_api_key: SecretStr | None
@@ -104,6 +105,11 @@ class AssistantSettings(IndexSettings):
     llm_passage_chars: int = Field(
         default=160, description="Prompt budget per passage for the local model (characters)."
     )
+    llm_evidence_chars: int = Field(
+        default=600,
+        description="Evidence the LLM modes write from: the sentences chosen for the question, "
+        "within this many characters (0: per-passage excerpts of llm_passage_chars instead).",
+    )
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None
@@ -137,6 +143,7 @@ class AssistantSettings(IndexSettings):
             llm_flash_attn=self.llm_flash_attn,
             llm_keep_system_state=self.llm_keep_system_state,
             llm_passage_chars=self.llm_passage_chars,
+            llm_evidence_chars=self.llm_evidence_chars,
             openai_base_url=self.openai_base_url,
             openai_model=self.openai_model,
             openai_api_key=self.openai_api_key,

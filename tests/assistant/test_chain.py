@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable
 
 from assistant.chain import (
     MAX_QUESTION_CHARS,
+    MISSED_PARTS_LEAD_IN,
     Assistant,
     Event,
     Final,
@@ -530,3 +531,40 @@ def test_the_answer_serialises_to_the_documented_json(make: AssistantMaker) -> N
     assert data["citations"][0]["section"] == " › ".join(data["citations"][0]["section_path"])
     assert [p["number"] for p in data["passages"]] == list(range(1, len(data["passages"]) + 1))
     assert set(data["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms"}
+
+
+# -- parts the model left out ------------------------------------------------------------------
+
+
+def test_a_part_the_model_left_out_is_quoted_from_the_evidence(
+    make: AssistantMaker, index: Index
+) -> None:
+    question = "生成对抗网络由什么组成？扩散模型的训练代价如何？"
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator(f"{GAN_PARTS[:-1]}【1】。"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    answer = assistant.ask(question)
+    head, lead, quoted = answer.text.split("\n", 2)
+    assert head.startswith(GAN_PARTS[:-1]) and lead == MISSED_PARTS_LEAD_IN["zh"]
+    assert "扩散模型的训练代价很高" in quoted
+    assert all(s.supported and s.markers for s in answer.sentences)
+    assert {c.sentence_index for c in answer.citations} == set(range(len(answer.sentences)))
+
+
+def test_an_answer_that_covers_every_part_gets_no_quotes(
+    make: AssistantMaker, index: Index
+) -> None:
+    question = "生成对抗网络由什么组成？扩散模型的训练代价如何？"
+    both = f"{GAN_PARTS[:-1]}【1】。扩散模型的训练代价很高，需要大量算力【1】。"
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator(both),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    answer = assistant.ask(question)
+    assert MISSED_PARTS_LEAD_IN["zh"] not in answer.text
+    assert len(answer.sentences) == 2

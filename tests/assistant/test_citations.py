@@ -411,3 +411,20 @@ def test_lexical_judge_scores_the_rest_by_bigram_overlap() -> None:
     )
     assert bigram_overlap("生成器判别器", "生成器和判别器") == pytest.approx(4 / 5)
     assert bigram_overlap("", "生成器") == 0.0
+
+
+def test_a_sentence_that_only_restates_the_question_is_removed_in_strict_mode() -> None:
+    from assistant.citations import restates
+
+    passage = make_passage(1, "建议公众提高风险治理能力，提升数字素养和对虚假信息的鉴别能力。")
+    question = "公众如何提高风险治理能力？"
+    raw = "公众提高风险治理能力。【1】公众要提升数字素养和对虚假信息的鉴别能力。【1】"
+    checked = check_answer(raw, [passage], LexicalJudge(0.5), strict=True, question=question)
+    assert checked.removed == ("公众提高风险治理能力。",)
+    assert [s.text for s in checked.sentences] == ["公众要提升数字素养和对虚假信息的鉴别能力。"]
+    # Without the question (or not strict), nothing is held against the sentence.
+    assert len(check_answer(raw, [passage], LexicalJudge(0.5), strict=True).sentences) == 2
+    assert restates("The court ruled in 2019.", "Which court ruled in 2019?")
+    assert not restates("腾讯推出的手语数智人叫“聆语”。", "腾讯推出的手语数智人叫什么名字？")
+    assert not restates("AIGC 会取代人类。", "AIGC 是否会取代人类？")  # a yes/no is answered so
+    assert not restates("Yes, it is open source.", "Is it open source?")

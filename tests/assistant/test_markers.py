@@ -77,3 +77,31 @@ def test_a_model_that_takes_a_grammar_gets_the_one_for_its_passages() -> None:
 def test_another_model_is_asked_by_the_prompt_alone() -> None:
     model = ScriptedChatModel(replies=["生成对抗网络由生成器和判别器组成。【1】"])
     assert "".join(ChatGenerator(model, mode="openai").stream(_request([1]))).endswith("【1】")
+
+
+class _Selector:
+    """Picks the sentences that hold a given word, like the extractive generator's ``select``."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def excerpt(self, question: str, passage: Passage, budget: int, keywords_from: Any) -> str:
+        raise AssertionError("the selected evidence replaces per-passage excerpts")
+
+    def select(self, question: str, passages: Any, keywords_from: Any = None, **_: Any) -> list:
+        from assistant.extractive import ScoredSentence
+
+        return [ScoredSentence(p, p.text, p.start, 1.0) for p in passages if self.word in p.text]
+
+
+def test_the_model_sees_only_the_selected_evidence_and_may_cite_only_its_passages() -> None:
+    other = Passage(**{**_passage(2).__dict__, "text": "扩散模型的训练代价很高。"})
+    request = GenerationRequest("问题？", "问题？", "zh", (_passage(1), other, _passage(3)))
+    model = _GrammarModel(replies=["生成对抗网络由生成器和判别器组成。【1】"], seen=[])
+    generator = ChatGenerator(model, mode="local", excerpter=_Selector("扩散"), evidence_chars=600)
+    prompt = generator.messages(request)[-1].content
+    assert "【2】" in prompt and "扩散模型" in prompt
+    assert "【1】" not in prompt and "【3】" not in prompt and "生成对抗网络" not in prompt
+    "".join(generator.stream(request))
+    (kwargs,) = model.seen
+    assert kwargs["grammar"] == citation_grammar([2])
