@@ -317,7 +317,7 @@ class Assistant:
 
         nearest = nearest_sections(result.passages)
         request = GenerationRequest(question, standalone, language, result.passages)
-        if self._should_refuse(request, result, generator, mode):
+        if self._should_refuse(request, result, mode):
             refusal = self._refusal(
                 question,
                 standalone,
@@ -461,18 +461,12 @@ class Assistant:
         return self.sufficiency
 
     def _should_refuse(
-        self, request: GenerationRequest, result: RetrievalResult, generator: Generator, mode: str
+        self, request: GenerationRequest, result: RetrievalResult, mode: str
     ) -> bool:
         """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
-        no passage, a named term the library never mentions, or a low calibrated score). A
-        model's yes/no is read off the generator's own prompt, so the answer reuses it."""
-        prompt = getattr(generator, "sufficiency_messages", None)
+        no passage, a named term the library never mentions, or a low calibrated score)."""
         verdict = self.sufficiency_for(mode).assess(
-            request.standalone_question,
-            result.passages,
-            request.language,
-            result.best_similarity,
-            model_prompt=(lambda: prompt(request)) if prompt is not None else None,
+            request.standalone_question, result.passages, request.language, result.best_similarity
         )
         if not verdict.sufficient:
             log.info("refusing before generation: %s", verdict.reason)

@@ -16,12 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.followup import RuleRewriter, needs_context
 from assistant.markers import citation_grammar
-from assistant.prompts import (
-    CONDENSE_PROMPT,
-    answer_messages,
-    history_text,
-    sufficiency_messages,
-)
+from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
 from ingest.text import detect_language
 
@@ -146,11 +141,6 @@ class ChatGenerator:
                 )
         # Excerpts are whole sentences: a sentence cut in two reads as another claim.
         return answer_messages(request, texts, max_chars=None)
-
-    def sufficiency_messages(self, request: GenerationRequest) -> list[dict[str, str]]:
-        """The answer prompt with the "do these passages answer it?" question appended (the
-        LLM modes' refusal signal, ``assistant.sufficiency``)."""
-        return sufficiency_messages(self.messages(request), request.language)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """The answer's text as it is written. A model that takes a grammar (the local one) can

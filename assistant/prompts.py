@@ -61,24 +61,6 @@ def answer_messages(
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
 
 
-#: Appended to the answer prompt to ask, before any answer is written, whether the evidence
-#: holds it; the first token's yes/no probabilities are read (``assistant.sufficiency``).
-SUFFICIENCY_ASK = {
-    "zh": "先不要回答。上面的资料是否给出了该问题所问的具体信息？只回答“是”或“否”。",
-    "en": "Do not answer yet. Do these passages state the specific information the question "
-    "asks for? Answer only Yes or No.",
-}
-
-
-def sufficiency_messages(answer: Sequence[BaseMessage], language: str) -> list[dict[str, str]]:
-    """The answer prompt as chat dicts, with ``SUFFICIENCY_ASK`` after the question: the same
-    tokens up to the question's end, so the answer reuses their evaluation."""
-    roles = {"system": "system", "human": "user", "ai": "assistant"}
-    out = [{"role": roles[m.type], "content": str(m.content)} for m in answer]
-    out[-1]["content"] += "\n\n" + SUFFICIENCY_ASK["zh" if language == "zh" else "en"]
-    return out
-
-
 def history_text(history: Sequence[Turn], max_turns: int = 4, max_chars: int = 300) -> str:
     lines = []
     for turn in list(history)[-max_turns:]:

@@ -60,10 +60,6 @@ class SentenceScorer(Protocol):
         ...
 
 
-#: Builds the chat prompt (role/content dicts) whose first answer token is read as yes/no.
-ModelPrompt = Callable[[], list[dict[str, str]]]
-
-
 class AnswerJudge(Protocol):
     """A model's P(yes) that ``evidence`` answers ``question`` (``LlamaSupportJudge``)."""
 
@@ -227,19 +223,10 @@ class SufficiencyChecker:
         self._judge = judge
 
     def features(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        top: int = 3,
-        *,
-        ask_model: bool = False,
-        model_prompt: ModelPrompt | None = None,
+        self, question: str, passages: Sequence[Passage], top: int = 3, *, ask_model: bool = False
     ) -> tuple[SufficiencyFeatures, tuple[str, ...]]:
         """The features of ``question`` over ``passages`` (needs a scorer) and the best evidence
-        sentences they rest on: the ``top`` most similar and the two covering the most terms.
-        With ``ask_model``, the model's P(yes) on ``model_prompt()`` (the answer prompt with the
-        yes/no question, so the answer reuses its evaluation) where the judge reads whole
-        prompts, else on the best evidence sentences."""
+        sentences they rest on: the ``top`` most similar and the two covering the most terms."""
         assert self.scorer is not None
         stats = self._stats() if self._stats is not None else CorpusTerms(p.text for p in passages)
         terms = question_terms(question, stats)
@@ -267,13 +254,9 @@ class SufficiencyChecker:
             quantity_held=_holds_new_quantity(question, chosen),
         )
         if ask_model and self._judge is not None and chosen:
-            judge = self._judge()
-            prompt_score = getattr(judge, "prompt_score", None)
-            if model_prompt is not None and prompt_score is not None:
-                p_yes = float(prompt_score(model_prompt()))
-            else:
-                p_yes = judge.answer_score(question, evidence_text(chosen))
-            feats = replace(feats, p_yes=p_yes)
+            feats = replace(
+                feats, p_yes=self._judge().answer_score(question, evidence_text(chosen))
+            )
         return feats, chosen
 
     def assess(
@@ -282,11 +265,9 @@ class SufficiencyChecker:
         passages: Sequence[Passage],
         language: Language | None = None,
         similarity: float | None = None,
-        model_prompt: ModelPrompt | None = None,
     ) -> Sufficiency:
         """Decide for ``question`` over ``passages``. ``similarity`` is the best dense chunk
-        similarity (default: the best passage's); ``model_prompt`` the prompt the model's
-        yes/no is read from, where the calibration weighs it (see ``features``)."""
+        similarity (default: the best passage's)."""
         language = language or detect_language(question)
         if not passages:
             return Sufficiency(False, 0.0, "no passage was retrieved")
@@ -301,13 +282,7 @@ class SufficiencyChecker:
 
         cal = self.calibration.get(language) if self.calibration else None
         if cal is not None and self.scorer is not None:
-            feats, _ = self.features(
-                question,
-                passages,
-                cal.top,
-                ask_model=bool(cal.model_weight),
-                model_prompt=model_prompt,
-            )
+            feats, _ = self.features(question, passages, cal.top, ask_model=bool(cal.model_weight))
             score = feats.score(cal)
             threshold: float | None = cal.threshold
             what = f"sufficiency score {score:.3f} (similarity {feats.similarity:.3f}"

@@ -26,13 +26,12 @@ from typing import Any
 from assistant.followup import RuleRewriter
 from assistant.sufficiency import (
     Calibration,
-    ModelPrompt,
     SufficiencyChecker,
     SufficiencyFeatures,
     evidence_text,
     unknown_named_terms,
 )
-from assistant.types import GenerationRequest, Language, Passage, Turn
+from assistant.types import Language, Passage, Turn
 from eval.dataset import EvalItem
 from ingest.text import detect_language
 
@@ -83,13 +82,10 @@ def collect(
     refresh: bool = False,
     top: int = 3,
     progress: Callable[[int, int], None] | None = None,
-    model_prompt: Callable[[EvalItem, str, Sequence[Passage]], ModelPrompt] | None = None,
 ) -> list[Row]:
     """The rows of ``items``, read from ``cache`` where the item's question is unchanged,
     computed otherwise (every row's cheap features when ``refresh``); the model is asked only
-    for rows without its P(yes), and a P(yes) is kept while the evidence it saw is unchanged.
-    ``model_prompt`` gives the prompt the model reads (the generator's, as in production;
-    default: the best evidence sentences)."""
+    for rows without its P(yes), and a P(yes) is kept while the evidence it saw is unchanged."""
     cached: dict[str, Row] = {}
     if cache is not None and cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
@@ -107,11 +103,7 @@ def collect(
         if row is None or row.standalone != standalone or refresh:
             passages = search(standalone)
             feats, chosen = checker.features(standalone, passages, top)
-            if model_prompt is not None:
-                shown = model_prompt(item, standalone, passages)()
-                key = _key(json.dumps(shown, ensure_ascii=False))
-            else:
-                key = _key(evidence_text(chosen))
+            key = _key(evidence_text(chosen))
             if row is not None and row.evidence_key == key and row.standalone == standalone:
                 feats = replace(feats, p_yes=row.features.p_yes)  # the model saw the same
             row = Row(
@@ -128,10 +120,7 @@ def collect(
         assert row is not None
         if with_model and row.features.p_yes is None:
             passages = passages if passages is not None else search(standalone)
-            prompt = model_prompt(item, standalone, passages) if model_prompt is not None else None
-            judged, _ = checker.features(
-                standalone, passages, top, ask_model=True, model_prompt=prompt
-            )
+            judged, _ = checker.features(standalone, passages, top, ask_model=True)
             row = replace(row, features=replace(row.features, p_yes=judged.p_yes))
         if cache is not None and old != row:
             cached[item.id] = row
@@ -384,33 +373,13 @@ def run(
         shipped = MODEL_CALIBRATION.get(settings.embedding, shipped)
     name = "sufficiency-model.jsonl" if with_model else "sufficiency.jsonl"
     cache = cache or Path(__file__).resolve().parent / "runs" / name
-    prompt_of = None
-    if with_model and "local" in assistant.modes:
-        generator = assistant.generator("local")
-        builder = getattr(generator, "sufficiency_messages", None)
-        if builder is not None:
-
-            def prompt_of(item: EvalItem, standalone: str, passages: Sequence[Passage]) -> Any:
-                request = GenerationRequest(
-                    item.question, standalone, detect_language(standalone), passages
-                )
-                return lambda: builder(request)
-
-    # The passages production searches: an English question's BM25 query from its translator.
-    translator = assistant.generator("extractive").translator
-
-    def search(question: str) -> Sequence[Passage]:
-        bm25 = translator.translate(question) if translator is not None else None
-        return assistant.searcher.search(question, bm25_query=bm25).passages
-
     rows = collect(
         items,
-        search,
+        lambda q: assistant.searcher.search(q).passages,
         checker,
         lambda: library_terms(assistant.index),
         cache,
         with_model=with_model,
         refresh=refresh,
-        model_prompt=prompt_of,
     )
     return report(rows, split, shipped, max_false, with_model=with_model)

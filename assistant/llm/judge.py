@@ -119,23 +119,18 @@ class LlamaSupportJudge:
         """P(the model answers yes) that ``evidence`` answers ``question`` (sufficiency)."""
         return self._p_yes(answer_messages(question, evidence))
 
-    def prompt_score(self, messages: list[dict[str, str]]) -> float:
-        """P(yes) as the first answer token of a whole chat prompt: the answer prompt with the
-        sufficiency question appended (``ChatGenerator.sufficiency_messages``). Its system
-        prompt's state is restored as for an answer, and the answer that follows reuses the
-        evidence just evaluated here (only the differing tail is evaluated again)."""
-        return self._p_yes(messages, answer_prefix=True)
-
-    def _p_yes(self, messages: list[dict[str, str]], *, answer_prefix: bool = False) -> float:
+    def _p_yes(self, messages: list[dict[str, str]]) -> float:
         with self.runtime.session() as llm:
             self._prepare(llm)
-            if answer_prefix:
-                self.runtime.prepare_prompt(llm, messages)
             formatted = self._formatter(messages=messages)
             tokens = llm.tokenize(
                 formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
+            before = len(tokens) - min(
+                common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1
+            )
             logits = _next_token_logits(llm, tokens)
+            self.runtime.evaluated_tokens += before
             assert self._token_groups is not None
             yes_ids, no_ids = self._token_groups
             return p_yes(logits[yes_ids].tolist(), logits[no_ids].tolist())
@@ -184,10 +179,6 @@ class OpenAISupportJudge:
     def answer_score(self, question: str, evidence: str) -> float:
         """P(yes) that ``evidence`` answers ``question`` (sufficiency)."""
         return self._p_yes(answer_messages(question, evidence))
-
-    def prompt_score(self, messages: list[dict[str, str]]) -> float:
-        """P(yes) as the first answer token of a whole chat prompt (sufficiency)."""
-        return self._p_yes(messages)
 
     def _p_yes(self, messages: list[dict[str, str]]) -> float:
         if self.logprobs_supported is not False:

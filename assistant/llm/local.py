@@ -96,6 +96,9 @@ class LlamaRuntime:
         self._prefix_formatter: tuple[Any, Any] | None = None
         #: Tokens of the last chat prompt and how many of them were evaluated (not reused).
         self.last_prompt: PromptStats | None = None
+        #: Prompt tokens evaluated so far by every call (answers, and the judge's yes/no
+        #: questions before and after them): a bench reads the difference per question.
+        self.evaluated_tokens = 0
 
     @property
     def loaded(self) -> bool:
@@ -157,6 +160,7 @@ class LlamaRuntime:
         cached = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1)
         stats = PromptStats(len(tokens), max(0, cached - evaluated_now), outcome)
         self.last_prompt = stats
+        self.evaluated_tokens += stats.evaluated
         return stats
 
     def chat_formatters(self, llm: Llama) -> tuple[Any, Any] | None:

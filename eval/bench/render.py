@@ -256,7 +256,8 @@ def _latency(results: BenchResults) -> list[str]:
             "|---|---:|---:|",
             f"| whole prompt | {fig(loc.ours.prompt_tokens, 0)} | "
             f"{fig(loc.tutorial.prompt_tokens, 0)} |",
-            f"| evaluated by the call | {fig(loc.ours.evaluated_tokens, 0)} | "
+            "| evaluated per question (yes/no, answer, checks) | "
+            f"{fig(loc.ours.evaluated_tokens, 0)} | "
             f"{fig(loc.tutorial.evaluated_tokens, 0)} |",
         ]
         rates = loc.model_rates

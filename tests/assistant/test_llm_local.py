@@ -406,29 +406,3 @@ def test_real_judge_separates_supported_from_unsupported(real_runtime: LlamaRunt
     assert judge.score(first["sentence"], first["passage"]) == pytest.approx(
         scores[first["id"]], abs=1e-3
     )
-
-
-@pytest.mark.llm
-def test_real_answer_after_the_sufficiency_question_reuses_its_evaluation(
-    real_runtime: LlamaRuntime,
-) -> None:
-    from assistant.fakes import make_passage
-    from assistant.generators import ChatGenerator
-    from assistant.types import GenerationRequest
-
-    chat = ChatLlamaCpp(runtime=real_runtime, max_tokens=24)
-    generator = ChatGenerator(chat, mode="local")
-    judge = LlamaSupportJudge(real_runtime)
-    passages = (make_passage(1, PASSAGE),)
-    asked = GenerationRequest("这幅画拍卖了多少钱？", "这幅画拍卖了多少钱？", "zh", passages)
-    unasked = GenerationRequest("这幅画有多大尺寸？", "这幅画有多大尺寸？", "zh", passages)
-
-    yes = judge.prompt_score(generator.sufficiency_messages(asked))
-    answer = "".join(generator.stream(asked))
-    stats = real_runtime.last_prompt
-    assert stats is not None and stats.tokens > 100
-    # Everything up to the question was evaluated for the yes/no: the answer pays for the tail.
-    assert stats.evaluated < 16, stats
-    assert "43.25" in answer, answer
-    no = judge.prompt_score(generator.sufficiency_messages(unasked))
-    assert yes > no, (yes, no)  # whatever the wording: the asked price is there, the size is not

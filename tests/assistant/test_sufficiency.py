@@ -16,7 +16,7 @@ from assistant.sufficiency import (
     unknown_named_terms,
 )
 from assistant.terms import CorpusTerms, idf, is_frame, question_terms
-from assistant.types import GenerationRequest, Passage
+from assistant.types import Passage
 
 TITLE = "人工智能生成内容（AIGC）白皮书"
 GAN = "生成对抗网络由一个生成器和一个判别器组成。"
@@ -257,59 +257,3 @@ def test_the_llm_modes_use_their_own_sufficiency(stats: CorpusTerms) -> None:
     assert refused.refused and local.requests == [] and "二、技术体系" in refused.text
     judge.p = 0.95
     assert not assistant.ask("生成对抗网络由什么组成？", mode="local").refused
-
-
-class PromptJudge(FixedJudge):
-    """A judge that reads whole prompts (as the local model's does)."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__(p)
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def prompt_score(self, messages: list[dict[str, str]]) -> float:
-        self.prompts.append(messages)
-        return self.p
-
-
-def test_the_model_reads_the_generators_prompt_with_the_question_appended(
-    stats: CorpusTerms,
-) -> None:
-    from assistant.chain import Assistant
-    from assistant.fakes import FakeJudge, ScriptedChatModel
-    from assistant.generators import ChatGenerator
-    from assistant.prompts import SUFFICIENCY_ASK
-    from assistant.retrieval import RetrievalResult
-    from ui.settings import Settings
-
-    passages = (make_passage(1, GAN),)
-
-    class Searcher:
-        def search(self, query: str, **kwargs: object) -> RetrievalResult:
-            return RetrievalResult(passages, 0.9, 1)
-
-    model = ScriptedChatModel(replies=["生成对抗网络由一个生成器和一个判别器组成。【1】"])
-    local = ChatGenerator(model, mode="local")
-    judge = PromptJudge(0.95)
-    assistant = Assistant(
-        Settings(),
-        index=None,  # type: ignore[arg-type]
-        searcher=Searcher(),  # type: ignore[arg-type]
-        judge=FakeJudge(),
-        generator_factories={"local": lambda: local},
-        default_mode="local",
-        model_sufficiency=SufficiencyChecker(
-            lambda: stats,
-            FixedScorer([0.85]),
-            {"zh": Calibration(threshold=0.9, model_weight=0.1)},
-            judge=lambda: judge,
-        ),
-    )
-    assert not assistant.ask("生成对抗网络由什么组成？").refused
-    (prompt,) = judge.prompts
-    assert judge.calls == []  # not the sentences-only question
-    answer = local.messages(
-        GenerationRequest("生成对抗网络由什么组成？", "生成对抗网络由什么组成？", "zh", passages)
-    )
-    # The same prompt as the answer's up to the question, then the yes/no question.
-    assert [m["content"] for m in prompt[:-1]] == [m.content for m in answer[:-1]]
-    assert prompt[-1]["content"] == f"{answer[-1].content}\n\n{SUFFICIENCY_ASK['zh']}"

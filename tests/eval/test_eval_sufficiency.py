@@ -90,42 +90,6 @@ def test_collect_caches_rows_and_asks_the_model_once(tmp_path: Path) -> None:
     assert S.Row.from_json(json.loads(cache.read_text().splitlines()[1])) == with_model[1]
 
 
-class PromptJudge(CountingJudge):
-    """Reads whole prompts, as the local model's judge does."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def prompt_score(self, messages: list[dict[str, str]]) -> float:
-        self.prompts.append(messages)
-        return 0.7
-
-
-def test_collect_asks_the_model_the_prompt_production_builds(tmp_path: Path) -> None:
-    items = [_item("a", "生成对抗网络由什么组成？", True)]
-    judge = PromptJudge()
-    checker = SufficiencyChecker(lambda: STATS, Scorer(), judge=lambda: judge)
-    seen: list[tuple[str, str, int]] = []
-
-    def prompt(item: EvalItem, standalone: str, passages: Sequence[Passage]) -> S.ModelPrompt:
-        seen.append((item.id, standalone, len(passages)))
-        return lambda: [{"role": "user", "content": f"{standalone}|{passages[0].text}"}]
-
-    rows = S.collect(
-        items,
-        lambda q: [make_passage(1, GAN)],
-        checker,
-        lambda: STATS,
-        tmp_path / "rows.jsonl",
-        with_model=True,
-        model_prompt=prompt,
-    )
-    assert rows[0].features.p_yes == 0.7 and judge.calls == 0  # not the sentences-only question
-    assert judge.prompts == [[{"role": "user", "content": f"生成对抗网络由什么组成？|{GAN}"}]]
-    assert seen[0] == ("a", "生成对抗网络由什么组成？", 1)
-
-
 def test_fit_stays_within_the_false_refusal_budget() -> None:
     rows = [_row(f"a{i}", True, 0.80 + i / 100) for i in range(20)]
     rows += [_row(f"u{i}", False, 0.795 + i / 50) for i in range(5)]

@@ -153,6 +153,7 @@ def _ask(
     """Ask one question of one pipeline, add its timings; 1 if ours refused."""
     ctx.forget_queries()
     refused = 0
+    evaluated_before = getattr(runtime, "evaluated_tokens", 0)
     if who == "ours":
         answer = ctx.assistant().ask(item.question, mode="local")
         first, total = answer.timings.first_token_ms, answer.timings.total_ms
@@ -170,7 +171,9 @@ def _ask(
         prompt = runtime.last_prompt if runtime is not None else None  # after any translation
         if prompt is not None:
             into.prompt.append(prompt.tokens)
-            into.evaluated.append(prompt.evaluated)
+            # Every prompt evaluated for this question: the refusal's yes/no, the answer and the
+            # checker's yes/no questions (tokens of a cached prefix are not evaluated again).
+            into.evaluated.append(getattr(runtime, "evaluated_tokens", 0) - evaluated_before)
     into.total.append(total)
     into.retrieve.append(retrieve)
     if samples is not None:
