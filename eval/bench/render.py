@@ -6,6 +6,7 @@ can be regenerated from any results file without measuring again.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from eval.bench.results import (
@@ -14,6 +15,7 @@ from eval.bench.results import (
     ExtractiveSection,
     IngestSection,
     LatencyByLanguage,
+    LocalSample,
     LocalSection,
     QualitySection,
     RetrievalSection,
@@ -26,6 +28,7 @@ from eval.bench.results import (
     UiSection,
     ratio,
 )
+from ingest.text import detect_language
 
 
 def fig(summary: Summary | float | int | None, digits: int = 1, unit: str = "") -> str:
@@ -260,6 +263,7 @@ def _latency(results: BenchResults) -> list[str]:
             f"{fig(loc.ours.evaluated_tokens, 0)} | "
             f"{fig(loc.tutorial.evaluated_tokens, 0)} |",
         ]
+        rows += _language_gap(loc)
         rates = loc.model_rates
         if rates is not None:
             rows += [
@@ -392,3 +396,28 @@ def _notes(results: BenchResults) -> list[str]:
     for text in described:
         rows.append(f"- **tutorial**: {text}")
     return [*rows, ""]
+
+
+def _language_gap(loc: LocalSection) -> list[str]:
+    """Ours, Chinese beside English questions (the first run's samples): the median first
+    token and whole answer of each, and the difference."""
+    by: dict[str, list[LocalSample]] = {"zh": [], "en": []}
+    for sample in loc.samples:
+        if sample.who == "ours" and sample.first_token_ms is not None:
+            by[detect_language(sample.question)].append(sample)
+    if not by["zh"] or not by["en"]:
+        return []
+
+    def med(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    rows = ["", "| ours, first run (answered questions) | Chinese | English | English − Chinese |"]
+    rows.append("|---|---:|---:|---:|")
+    for label, key in (("first token p50 (ms)", "first_token_ms"), ("total p50 (ms)", "total_ms")):
+        zh = med([getattr(x, key) for x in by["zh"]])
+        en = med([getattr(x, key) for x in by["en"]])
+        rows.append(
+            f"| {label} | {zh:.0f} ({len(by['zh'])}) | {en:.0f} ({len(by['en'])}) | "
+            f"{en - zh:+.0f} |"
+        )
+    return rows
