@@ -126,11 +126,8 @@ class LlamaSupportJudge:
             tokens = llm.tokenize(
                 formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
-            before = len(tokens) - min(
-                common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1
-            )
-            logits = _next_token_logits(llm, tokens)
-            self.runtime.evaluated_tokens += before
+            logits, evaluated = _next_token_logits(llm, tokens)
+            self.runtime.evaluated_tokens += evaluated
             assert self._token_groups is not None
             yes_ids, no_ids = self._token_groups
             return p_yes(logits[yes_ids].tolist(), logits[no_ids].tolist())
@@ -260,22 +257,24 @@ def _single_tokens(llm: Llama, words: Sequence[str]) -> list[int]:
     return ids
 
 
-def _next_token_logits(llm: Llama, tokens: Sequence[int]) -> np.ndarray:
-    """Evaluate ``tokens`` and return the logits row of the next token (a copy)."""
+def _next_token_logits(llm: Llama, tokens: Sequence[int]) -> tuple[np.ndarray, int]:
+    """Evaluate ``tokens``; the logits row of the next token (a copy) and how many tokens
+    were evaluated (not cached)."""
     import llama_cpp
 
-    _eval_suffix(llm, tokens)
+    evaluated = _eval_suffix(llm, tokens)
     # Only the batch's last position has logits (logits_all=False): row -1.
     row = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-    return np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).copy()
+    return np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).copy(), evaluated
 
 
-def _eval_suffix(llm: Llama, tokens: Sequence[int]) -> None:
+def _eval_suffix(llm: Llama, tokens: Sequence[int]) -> int:
     """Bring the context to exactly ``tokens``, evaluating as little as possible.
 
     Mirrors ``Llama.generate``'s cache handling: the longest common prefix with the previous
     prompt stays in the KV cache and only the rest is evaluated (at least one token, so the
     logits are fresh). Leaves ``llm`` in the state ``generate`` expects for the next chat call.
+    Returns the number of tokens evaluated.
     """
     n_ctx = llm.n_ctx()
     if len(tokens) >= n_ctx:
@@ -283,6 +282,7 @@ def _eval_suffix(llm: Llama, tokens: Sequence[int]) -> None:
     prefix = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1)
     llm.n_tokens = prefix  # eval() first drops the KV cells from n_tokens on
     llm.eval(tokens[prefix:])
+    return len(tokens) - prefix
 
 
 def _score_from_logprobs(response: Any) -> float | None:
