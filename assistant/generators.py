@@ -39,23 +39,11 @@ class Excerpter(Protocol):
 
 
 class EvidenceSentence(Protocol):
+    """A sentence an excerpter's ``select`` chose (``assistant.extractive.ScoredSentence``)."""
+
     passage: Passage
     text: str
     offset: int
-
-
-class EvidenceSelector(Excerpter, Protocol):
-    """Chooses the sentences that answer a question, each part of it (``ExtractiveGenerator``)."""
-
-    def select(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        keywords_from: str | None = None,
-        *,
-        max_sentences: int | None = None,
-        max_chars: int | None = None,
-    ) -> Sequence[EvidenceSentence]: ...
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -67,8 +55,8 @@ def looks_like_refusal(text: str) -> bool:
 class ChatGenerator:
     """Answers with a chat model through an LCEL chain: messages | model | text.
 
-    The model writes from evidence chosen for what the question asks: with an
-    ``EvidenceSelector`` (the extractive generator) and ``evidence_chars``, it reads only the
+    The model writes from evidence chosen for what the question asks: with an excerpter that
+    also selects (the extractive generator's ``select``) and ``evidence_chars``, it reads only the
     selected sentences (each part of the question gets its own, whole sentences within
     ``evidence_chars``), under the numbers of their passages, and the passages without one
     are left out of the prompt. Otherwise a passage longer than ``passage_budget`` characters
