@@ -313,18 +313,23 @@ def check_answer(
             ]
             valid = alone or valid
         if support < checker.threshold:
-            # The cited passages do not carry the claim (or none was cited): find one that does,
-            # by the cheap layers first; the model (if any) confirms the best candidate only.
-            scored = [
-                (checker.check(sentence.text, p.text, use_model=False).score, p.number)
+            # The cited passages do not carry the claim together (or none was cited): find one
+            # that does alone: each of several cited ones, then the best of the others by the
+            # cheap layers; the model (if any) confirms each candidate.
+            cheap = {
+                p.number: checker.check(sentence.text, p.text, use_model=False).score
                 for p in passages
-                if p.number not in valid
-            ]
-            best_score, best_number = max(scored, default=(0.0, 0))
-            if best_score > 0.0:
-                confirmed = checker.check(sentence.text, by_number[best_number].text).score
+            }
+            cited = sorted(valid, key=lambda m: -cheap[m]) if len(valid) > 1 else []
+            best_score, best_number = max(
+                ((cheap[p.number], p.number) for p in passages if p.number not in valid),
+                default=(0.0, 0),
+            )
+            for number in cited + ([best_number] if best_score > 0.0 else []):
+                confirmed = checker.check(sentence.text, by_number[number].text).score
                 if confirmed >= checker.threshold:
-                    valid, support = [best_number], confirmed
+                    valid, support = [number], confirmed
+                    break
         supported = support >= checker.threshold
         if not supported and strict:
             removed += 1

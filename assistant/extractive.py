@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.followup import RuleRewriter
+from assistant.followup import RuleRewriter, asked_part
 from assistant.terms import CorpusTerms, Term, TermStatistics, coverage, held, question_terms
 from assistant.types import (
     LEAD_IN,
@@ -264,8 +264,9 @@ class ExtractiveGenerator:
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         # Meaning from the standalone question; keywords from what the reader actually asked
-        # (a rewritten follow-up also carries the previous turn's words).
-        chosen = self.select(request.standalone_question, request.passages, request.question)
+        # and the list item it points at, not the context a rewritten follow-up carries.
+        asked = asked_part(request.standalone_question)
+        chosen = self.select(request.standalone_question, request.passages, asked)
         yield lead_in(request.language, [s.text for s in chosen]) + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"

@@ -7,8 +7,12 @@ sampler cannot end a sentence without one, and cannot write a number that names 
 
 * a sentence is text without sentence-ending punctuation, closed by one or more markers and an
   optional full stop (``……【1】。``), or by a full stop and then the markers (``……。【1】``);
-* a marker is 【n】 for an n of the passages the prompt numbered, and nothing else; the
-  brackets 【】 cannot appear inside a sentence;
+* a marker is 【n】 for an n of the passages the prompt numbered, and nothing else, at most
+  ``MAX_MARKS`` of them after a sentence (a small model otherwise repeats 【1】 until it runs
+  out of tokens); the brackets 【】 cannot appear inside a sentence;
+* an English answer (``language="en"``) holds no Chinese characters or full-width punctuation:
+  the reader asked in English, and a small model left free drifts into copying the Chinese
+  evidence mid-sentence;
 * a full stop inside a sentence is allowed only between two characters that are not spaces
   (``43.25``, ``e.g.x``), so an English sentence cannot end without its marker either;
 * the whole answer may instead be exactly one of the refusal sentences.
@@ -21,20 +25,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from assistant.types import REFUSAL
+from assistant.types import REFUSAL, Language
 
-__all__ = ["citation_grammar"]
+__all__ = ["MAX_MARKS", "citation_grammar"]
 
+MAX_MARKS = 3
 _END = "。！？!?."
 _NEVER_IN_BODY = "【】\\n\\r" + _END
+# Curly quotes (a small model pads with them when it cannot copy Chinese), CJK symbols and
+# punctuation, CJK ideographs, full-width forms.
+_CJK = "\\u2018-\\u201f\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uff00-\\uffef"
 
 
 def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def citation_grammar(numbers: Iterable[int], refusals: Iterable[str] = REFUSAL.values()) -> str:
-    """The GBNF grammar of an answer citing only ``numbers`` (see the module docstring).
+def citation_grammar(
+    numbers: Iterable[int],
+    refusals: Iterable[str] = REFUSAL.values(),
+    language: Language | None = None,
+) -> str:
+    """The GBNF grammar of an answer citing only ``numbers``, in ``language`` when it is
+    English (see the module docstring).
 
     Raises:
         ValueError: With no passage number (there is nothing to cite).
@@ -43,6 +56,7 @@ def citation_grammar(numbers: Iterable[int], refusals: Iterable[str] = REFUSAL.v
     if not allowed:
         raise ValueError("a citation grammar needs at least one passage number")
     index = " | ".join(_literal(str(n)) for n in allowed)
+    never = _NEVER_IN_BODY + (_CJK if language == "en" else "")
     refusal = " | ".join(_literal(text) for text in refusals)
     return "\n".join(
         [
@@ -52,9 +66,9 @@ def citation_grammar(numbers: Iterable[int], refusals: Iterable[str] = REFUSAL.v
             'gap ::= " " | "\\n"',
             "sentence ::= body (stop marks | marks stop?)",
             "body ::= char+",
-            f'char ::= [^{_NEVER_IN_BODY}] | "." [^{_NEVER_IN_BODY} ]',
+            f'char ::= [^{never}] | "." [^{never} ]',
             f"stop ::= [{_END}]",
-            "marks ::= mark+",
+            "marks ::= mark" + " mark?" * (MAX_MARKS - 1),
             f'mark ::= "【" ({index}) "】"',
         ]
     )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from assistant.support.text import _CONTENT, _names, _normal
 
 _UNIT = (
-    r"个百分点|百分点|percentage points?|%|percent|per cent|年代|个月|年|月|日|号|万亿|亿|万|千|百|"
+    r"个百分点|百分点|percentage points?|%|percent|per cent|年代|个月|个小时|个星期|"
+    r"年|月|日|号|万亿|亿|万|千|百|"
     r"秒钟|秒|分钟|小时|天|周|星期|个|倍|次|项|家|种|名|部|篇|首|幅|元|美元|亿元|万元|"
     r"million|billion|thousand|trillion|seconds?|minutes?|hours?|days?|weeks?|months?|years?"
 )
@@ -49,12 +50,14 @@ _STRICT_UNIT = {
     "minute": "minute",
     "minutes": "minute",
     "小时": "hour",
+    "个小时": "hour",
     "hour": "hour",
     "hours": "hour",
     "天": "day",
     "days": "day",
     "周": "week",
     "星期": "week",
+    "个星期": "week",
     "week": "week",
     "weeks": "week",
     "个月": "months",
@@ -135,7 +138,7 @@ _ZH_DIGITS = {
 }
 _WORD_NUMBER = re.compile(
     rf"\b({'|'.join(_EN_NUMBER_WORDS)})\s+({_UNIT})\b|([零一二两三四五六七八九十]{{1,3}})\s*"
-    r"(个百分点|百分点|个月|秒钟|秒|分钟|小时|天|周|星期|年)",
+    r"(个百分点|百分点|个月|个小时|个星期|秒钟|秒|分钟|小时|天|周|星期|年)",
     re.I,
 )
 

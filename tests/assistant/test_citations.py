@@ -15,7 +15,7 @@ from assistant.citations import (
     parse_answer,
 )
 from assistant.fakes import FakeJudge, make_passage
-from assistant.types import Passage
+from assistant.types import Passage, Verdict
 
 STAGES = (
     "结合人工智能的演进历程，AIGC 的发展大致可以分为三个阶段，即：早期萌芽阶段、沉淀积累阶段，"
@@ -203,6 +203,29 @@ def test_a_claim_that_needs_two_passages_keeps_both(passages: list[Passage]) -> 
 
 def _needs_both(sentence: str, passage: str) -> float:
     return 1.0 if "2014" in passage and "小范围实验" in passage else 0.0
+
+
+class _AloneOnly(FakeJudge):
+    """A checker that rejects passages read together (the cross-lingual model's evidence is
+    chosen from the joined text) and, cheaply, prefers an uncited passage that fails."""
+
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict:
+        if not use_model:  # the cheap layers: passage 3 looks best, passage 2 worst
+            value = 0.4 if passage.startswith(ALEXNET) else 0.1
+        else:
+            value = 0.9 if passage == GAN_YEAR + GAN_PARTS else 0.0
+        return Verdict(value >= self.threshold, value, (), "fake")
+
+
+def test_a_claim_two_cited_passages_fail_together_keeps_the_one_that_carries_it_alone(
+    passages: list[Passage],
+) -> None:
+    """Seen with the local model in English: "…creativity.【1】【2】" where 【1】 says it."""
+    checked = check_answer(
+        "GAN 由生成器和判别器组成【1】【2】。", passages, _AloneOnly(), strict=True
+    )
+    assert checked.sentences[0].markers == (2,)
+    assert checked.sentences[0].supported
 
 
 @pytest.mark.parametrize("bad", ["【0】", "【99】", "【4】"])

@@ -9,7 +9,10 @@ from assistant.followup import (
     DEFAULT_RULES,
     FollowupRules,
     RuleRewriter,
+    asked_part,
+    list_items,
     needs_context,
+    referent,
     subject_of,
 )
 from assistant.generators import ChatGenerator
@@ -109,7 +112,8 @@ def test_the_subject_is_the_question_without_question_words(question: str, subje
         (
             "后者有哪些应用？",
             TWIN,
-            "后者有哪些应用？（上文：智能数字内容孪生分为分支；分为智能增强技术和智能转译技术。）",
+            "后者有哪些应用？（所指：智能转译技术）（上文：智能数字内容孪生分为分支；"
+            "分为智能增强技术和智能转译技术。）",
         ),
         (
             "What about its cost?",
@@ -139,8 +143,13 @@ def test_the_previous_answer_gist_drops_markers_lead_ins_and_refusals() -> None:
         "数字内容的创作能力分为哪两类？",
         "根据白皮书：\n分为基于模仿的创作和基于概念的创作两类。【3】",
     )
+    assert rule.condense("它能创作出什么？", cited) == (
+        "它能创作出什么？（上文：数字内容的创作能力分为；分为基于模仿的创作和基于…）"
+    )
+    # An ordinal follow-up also gets the item it points at.
     assert rule.condense("第二类能创作出什么？", cited) == (
-        "第二类能创作出什么？（上文：数字内容的创作能力分为；分为基于模仿的创作和基于…）"
+        "第二类能创作出什么？（所指：基于概念的创作两类）（上文：数字内容的创作能力分为；"
+        "分为基于模仿的创作和基于…）"
     )
     refused = history("ChatGPT 的参数量是多少？", "白皮书中没有找到与该问题相关的内容。")
     assert (
@@ -234,3 +243,73 @@ def test_without_answer_chars_only_the_subject_is_carried() -> None:
     rule = RuleRewriter(rules=FollowupRules(answer_chars=0))
     assert rule.condense("它有什么作用？", GAN) == "它有什么作用？（上文：生成对抗网络由部分组成）"
     assert RuleRewriter().answer_chars == DEFAULT_RULES.answer_chars
+
+
+@pytest.mark.parametrize(
+    ("answer", "items"),
+    [
+        (
+            "分为三个阶段：早期萌芽阶段（1950s-1990s）、沉淀积累阶段和快速发展阶段。【1】",
+            ["早期萌芽阶段", "沉淀积累阶段", "快速发展阶段"],
+        ),
+        (
+            "归纳了三方面：一是应用范围不断拓展，二是应用场景不断升级，三是应用形态日趋完善。",
+            ["应用范围不断拓展", "应用场景不断升级", "应用形态日趋完善"],
+        ),
+        (
+            "四条：深化正向引导、稳步推进监管治理；呼吁自律自治、共建产业发展生态。",
+            ["深化正向引导、稳步推进监管治理", "呼吁自律自治、共建产业发展生态"],
+        ),
+        ("由一个生成器和一个判别器组成。", ["由一个生成器", "一个判别器组成"]),
+        (
+            "Twinning, editing and creation.",
+            ["Twinning", "editing", "creation"],
+        ),
+        ("生成对抗网络是一种深度学习模型。", []),
+        ("It is a deep learning model.", []),
+    ],
+)
+def test_list_items_reads_the_list_an_answer_gives(answer: str, items: list[str]) -> None:
+    assert list_items(answer) == items
+
+
+@pytest.mark.parametrize(
+    ("question", "item"),
+    [
+        ("第三个方面具体指什么？", "应用形态日趋完善"),
+        ("第一个呢？", "应用范围不断拓展"),
+        ("后者呢？", "应用形态日趋完善"),
+        ("前者呢？", "应用范围不断拓展"),
+        ("第五个方面呢？", None),  # the list has three
+        ("它具体指什么？", None),  # no ordinal
+    ],
+)
+def test_an_ordinal_follow_up_points_at_one_item(question: str, item: str | None) -> None:
+    turns = [
+        Turn("user", "AI 合成主播的应用有什么特点？"),
+        Turn("assistant", "一是应用范围不断拓展，二是应用场景不断升级，三是应用形态日趋完善。"),
+    ]
+    assert referent(question, turns) == item
+
+
+def test_an_english_ordinal_follow_up_points_at_one_item() -> None:
+    turns = [
+        Turn("user", "What are the three levels of AIGC's capability?"),
+        Turn("assistant", "Digital twinning, digital editing and digital creation."),
+    ]
+    assert referent("And the second one?", turns) == "digital editing"
+    assert referent("What about the latter?", turns) == "digital creation"
+    standalone = RuleRewriter().condense("What is the goal of the first one?", turns)
+    assert standalone == (
+        "What is the goal of the first one? (meaning: Digital twinning) "
+        "(context: the three levels of AIGC's capability; "
+        "Digital twinning, digital editing and digital creation.)"
+    )
+    assert (
+        asked_part(standalone) == "What is the goal of the first one? (meaning: Digital twinning)"
+    )
+
+
+def test_the_asked_part_of_a_question_that_stands_alone_is_the_question() -> None:
+    assert asked_part("生成对抗网络由哪几部分组成？") == "生成对抗网络由哪几部分组成？"
+    assert asked_part("它有什么作用？（上文：生成对抗网络；由两部分组成。）") == "它有什么作用？"

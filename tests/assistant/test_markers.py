@@ -10,7 +10,7 @@ from pydantic import Field
 
 from assistant.fakes import ScriptedChatModel
 from assistant.generators import ChatGenerator
-from assistant.markers import citation_grammar
+from assistant.markers import MAX_MARKS, citation_grammar
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
 
@@ -45,6 +45,23 @@ def test_the_grammar_allows_only_the_given_numbers_and_the_refusals() -> None:
 def test_llama_cpp_parses_the_grammar() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
     llama_cpp.LlamaGrammar.from_string(citation_grammar([1, 2, 5]), verbose=False)
+    llama_cpp.LlamaGrammar.from_string(citation_grammar([1], language="en"), verbose=False)
+
+
+def test_a_sentence_carries_at_most_three_markers() -> None:
+    marks = next(line for line in citation_grammar([1, 2]).splitlines() if line.startswith("marks"))
+    assert marks == "marks ::= mark" + " mark?" * (MAX_MARKS - 1) and MAX_MARKS == 3
+
+
+def test_an_english_answer_cannot_hold_chinese_characters() -> None:
+    def body(grammar: str) -> str:
+        return next(line for line in grammar.splitlines() if line.startswith("char ::="))
+
+    english, chinese = body(citation_grammar([1], language="en")), body(citation_grammar([1]))
+    for excluded in ("\\u4e00-\\u9fff", "\\u3000-\\u303f", "\\uff00-\\uffef", "\\u2018-\\u201f"):
+        assert excluded in english and excluded not in chinese
+    # The refusals stay allowed in both languages.
+    assert all(f'"{text}"' in citation_grammar([1], language="en") for text in REFUSAL.values())
 
 
 class _GrammarModel(ScriptedChatModel):
@@ -72,6 +89,16 @@ def test_a_model_that_takes_a_grammar_gets_the_one_for_its_passages() -> None:
     assert text.endswith("【2】")
     (kwargs,) = model.seen
     assert kwargs["grammar"] == citation_grammar([1, 2])
+
+
+def test_an_english_question_gets_the_english_grammar() -> None:
+    model = _GrammarModel(replies=["A GAN has a generator and a discriminator.【1】"], seen=[])
+    request = GenerationRequest(
+        "What is a GAN made of?", "What is a GAN made of?", "en", (_passage(1),)
+    )
+    "".join(ChatGenerator(model, mode="local").stream(request))
+    (kwargs,) = model.seen
+    assert kwargs["grammar"] == citation_grammar([1], language="en")
 
 
 def test_another_model_is_asked_by_the_prompt_alone() -> None:

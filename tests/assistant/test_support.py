@@ -106,6 +106,18 @@ def test_english_numbers_are_checked_against_chinese_dates(checker: SupportCheck
     assert not verdict.supported and verdict.layer == "terms"
 
 
+def test_hours_are_hours_in_either_language() -> None:
+    """"9 个小时" is nine hours (the unit is 个小时, not the counter 个): seen rejecting a
+    correct English answer about virtual hosts streaming for nine hours."""
+    from assistant.support.exact import _number_problems
+
+    hosts = "品牌的虚拟主播一般会在凌晨 0 点上线，并进行近 9 个小时的直播。"
+    assert _number_problems("The hosts stream for 9 hours.", hosts) == []
+    assert _number_problems("虚拟主播直播约 9 小时。", hosts) == []
+    assert _number_problems("The hosts stream for 10 hours.", hosts)
+    assert _number_problems("The hosts stream for 9 minutes.", hosts)
+
+
 def test_clauses_cut_at_commas_and_join_tiny_pieces() -> None:
     assert clauses("1957 年，希勒和艾萨克森完成了作品，其名为《依利亚克组曲》。") == [
         "1957 年 希勒和艾萨克森完成了作品",
