@@ -138,9 +138,7 @@ class ChatGenerator:
             yield from self.chain.stream(request)
             return
         shown, texts = self.evidence(request)
-        grammar = citation_grammar(
-            (p.number for p in shown.passages), language=request.language
-        )
+        grammar = citation_grammar((p.number for p in shown.passages), language=request.language)
         model = self.chat_model.bind(grammar=grammar)
         yield from (model | StrOutputParser()).stream(self._prompt(request, shown, texts))
 

@@ -94,9 +94,10 @@ class SupportChecker:
             return Verdict(False, 0.0, tuple(problems), "terms")
 
         units = _passage_sentences(passage)
+        cross_lingual = language == "en" and bool(_CJK_RUN.search(passage))
         aligned: list[tuple[str, str, float, float]] = []  # clause, passage sentence, best, whole
         for number, clause in enumerate(clauses(sentence) or [sentence], 1):
-            anchors = _anchors(clause, language, vocabulary)
+            anchors = _anchors(clause, language, vocabulary, cross_lingual)
             # A clause's numbers and names must all stand in the one sentence it aligns to:
             # a name taken from the passage's next sentence is a merged example.
             candidates = _anchored(units, anchors)
@@ -112,7 +113,6 @@ class SupportChecker:
             aligned.append((clause, best_text, best, whole))
 
         polarity: list[str] = []
-        cross_lingual = language == "en" and bool(_CJK_RUN.search(passage))
         for clause, best_text, _, _ in aligned:
             # Across languages the aligned sentence is a guess: polarity words are looked up
             # in the whole passage instead.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.support.text import _CONTENT, _names, _normal
+from assistant.support.text import _CJK_RUN, _CONTENT, _names, _normal
 
 _UNIT = (
     r"个百分点|百分点|percentage points?|%|percent|per cent|年代|个月|个小时|个星期|"
@@ -226,16 +226,39 @@ def _latin_terms(sentence: str, language: str) -> list[str]:
     ]
 
 
+def _known(term: str, vocabulary: frozenset[str] | None) -> bool:
+    """Whether the library writes ``term`` in Latin letters: each of its words of three letters
+    or more is in ``vocabulary`` (True without a vocabulary: every name is checked)."""
+    if vocabulary is None:
+        return True
+    return all(w.lower() in vocabulary for w in re.findall(r"[A-Za-z]{3,}", term))
+
+
+def _checked_latin(
+    terms: list[str], language: str, vocabulary: frozenset[str] | None, cross_lingual: bool
+) -> list[str]:
+    """The Latin names of a sentence to look for in its passage. An English sentence about a
+    Chinese passage may translate a Chinese name (字节跳动 -> ByteDance, 峥嵘 -> Zhengrong): a
+    name the library never writes in Latin letters is left to the later layers; one it does
+    write must be in the passage as written."""
+    if not cross_lingual:
+        return terms
+    return [t for t in terms if _known(t, vocabulary)]
+
+
 def _term_problems(
     sentence: str, passage: str, language: str, vocabulary: frozenset[str] | None, min_name: int
 ) -> list[str]:
     norm_passage = _normal(passage)
+    cross = language == "en" and bool(_CJK_RUN.search(passage))
     problems = []
-    for term in _latin_terms(sentence, language):
+    for term in _checked_latin(_latin_terms(sentence, language), language, vocabulary, cross):
         if _normal(term) not in norm_passage:
             problems.append(f"name {term} not in the passage")
     for m in _QUOTED.finditer(sentence):
         quoted = next(g for g in m.groups() if g)
+        if cross and not _CJK_RUN.search(quoted) and not _known(quoted, vocabulary):
+            continue
         if _CONTENT.search(quoted) and _normal(quoted) not in norm_passage:
             problems.append(f"quoted {quoted} not in the passage")
     if language == "zh":
@@ -250,7 +273,7 @@ def _normal_unit(text: str) -> str:
 
 
 def _anchors(
-    clause: str, language: str, vocabulary: frozenset[str] | None
+    clause: str, language: str, vocabulary: frozenset[str] | None, cross_lingual: bool = False
 ) -> list[re.Pattern[str]]:
     """What of a clause must be found in the very passage sentence it aligns to."""
     found: list[str] = []
@@ -262,7 +285,7 @@ def _anchors(
             found.append(rf"(?<!\d){re.escape(re.sub(r'[^0-9.]', '', digits))}(?!\d)")
         elif digits and not any(u in n.text for u in _MULTIPLIER):
             found.append(rf"(?<![\d.]){re.escape(re.sub(r'[^0-9.]', '', digits))}(?![\d])")
-    for term in _latin_terms(clause, language):
+    for term in _checked_latin(_latin_terms(clause, language), language, vocabulary, cross_lingual):
         found.append(re.escape(_normal(term)))
     if language == "zh":
         # Places and organisations (jieba tags common nouns such as 白皮书 as persons or
@@ -271,6 +294,8 @@ def _anchors(
         found += [re.escape(_normal(name)) for name in people_places if len(name) >= 2]
     for m in _QUOTED.finditer(clause):
         quoted = next(g for g in m.groups() if g)
+        if cross_lingual and not _CJK_RUN.search(quoted) and not _known(quoted, vocabulary):
+            continue
         if _CONTENT.search(quoted):
             found.append(re.escape(_normal(quoted)))
     return [re.compile(f) for f in dict.fromkeys(found)]

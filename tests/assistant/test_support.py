@@ -107,7 +107,7 @@ def test_english_numbers_are_checked_against_chinese_dates(checker: SupportCheck
 
 
 def test_hours_are_hours_in_either_language() -> None:
-    """"9 个小时" is nine hours (the unit is 个小时, not the counter 个): seen rejecting a
+    """ "9 个小时" is nine hours (the unit is 个小时, not the counter 个): seen rejecting a
     correct English answer about virtual hosts streaming for nine hours."""
     from assistant.support.exact import _number_problems
 
@@ -116,6 +116,24 @@ def test_hours_are_hours_in_either_language() -> None:
     assert _number_problems("虚拟主播直播约 9 小时。", hosts) == []
     assert _number_problems("The hosts stream for 10 hours.", hosts)
     assert _number_problems("The hosts stream for 9 minutes.", hosts)
+
+
+def test_a_translated_name_is_left_to_the_model_a_library_name_is_checked() -> None:
+    """An English answer may translate a Chinese name (字节跳动 -> ByteDance): only a name the
+    library writes in Latin letters must stand in the passage as written."""
+    from assistant.support.exact import _term_problems
+
+    giants = "以及 Meta、微软、字节跳动等平台型巨头的数字化场景向元宇宙转型。"
+    vocabulary = frozenset({"meta", "openai", "google"})
+    translated = "Meta, Microsoft and ByteDance are shifting towards the metaverse."
+    assert _term_problems(translated, giants, "en", vocabulary, 2) == []
+    swapped = "Meta, OpenAI and ByteDance are shifting towards the metaverse."
+    assert _term_problems(swapped, giants, "en", vocabulary, 2) == [
+        "name OpenAI not in the passage"
+    ]
+    # Without the library's vocabulary every name is checked; within one language too.
+    assert _term_problems(translated, giants, "en", None, 2)
+    assert _term_problems("以及 ByteDance 等平台型巨头。", giants, "zh", vocabulary, 2)
 
 
 def test_clauses_cut_at_commas_and_join_tiny_pieces() -> None:
