@@ -82,21 +82,24 @@ def collect(
     refresh: bool = False,
     top: int = 3,
     progress: Callable[[int, int], None] | None = None,
+    condense: Callable[[str, Sequence[Turn]], str] | None = None,
 ) -> list[Row]:
     """The rows of ``items``, read from ``cache`` where the item's question is unchanged,
     computed otherwise (every row's cheap features when ``refresh``); the model is asked only
-    for rows without its P(yes), and a P(yes) is kept while the evidence it saw is unchanged."""
+    for rows without its P(yes), and a P(yes) is kept while the evidence it saw is unchanged.
+    ``condense`` makes a follow-up standalone (default: the extractive rule); ``search`` should
+    retrieve as answers do (an English question's keyword query included)."""
     cached: dict[str, Row] = {}
     if cache is not None and cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 stored = Row.from_json(json.loads(line))
                 cached[stored.id] = stored
-    rewriter = RuleRewriter()
+    condense = condense or RuleRewriter().condense
     rows: list[Row] = []
     for n, item in enumerate(items, 1):
         history = [Turn(t.role, t.content) for t in item.history]
-        standalone = rewriter.condense(item.question, history)
+        standalone = condense(item.question, history)
         old = cached.get(item.id)
         row: Row | None = old
         passages: Sequence[Passage] | None = None
@@ -373,13 +376,23 @@ def run(
         shipped = MODEL_CALIBRATION.get(settings.embedding, shipped)
     name = "sufficiency-model.jsonl" if with_model else "sufficiency.jsonl"
     cache = cache or Path(__file__).resolve().parent / "runs" / name
+    # Features over what answers retrieve: the mode's own condense step and, for an English
+    # question, its keyword query (without it English passages differ from the answers').
+    generator = assistant.generator("local" if with_model else "extractive")
+    translator = generator.translator
+
+    def search(question: str) -> Sequence[Passage]:
+        query = translator.translate(question) if translator is not None else None
+        return assistant.searcher.search(question, bm25_query=query).passages
+
     rows = collect(
         items,
-        lambda q: assistant.searcher.search(q).passages,
+        search,
         checker,
         lambda: library_terms(assistant.index),
         cache,
         with_model=with_model,
         refresh=refresh,
+        condense=generator.rewriter.condense,
     )
     return report(rows, split, shipped, max_false, with_model=with_model)

@@ -16,9 +16,10 @@ from assistant.sufficiency import (
     evidence_sentences,
 )
 from assistant.terms import CorpusTerms
-from assistant.types import Passage
+from assistant.types import Passage, Turn
 from eval import sufficiency as S
 from eval.dataset import EvalItem
+from eval.dataset import Turn as EvalTurn
 
 GAN = "生成对抗网络由一个生成器和一个判别器组成。"
 PAINTING = "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交。"
@@ -88,6 +89,41 @@ def test_collect_caches_rows_and_asks_the_model_once(tmp_path: Path) -> None:
     assert again == with_model and judge.calls == 2  # same evidence: the model's answer stays
     assert len(cache.read_text(encoding="utf-8").splitlines()) == 2
     assert S.Row.from_json(json.loads(cache.read_text().splitlines()[1])) == with_model[1]
+
+
+def test_collect_condenses_follow_ups_as_the_mode_does(tmp_path: Path) -> None:
+    """The rows rest on the mode's own standalone question (the LLM's condense in the LLM
+    modes), so the calibration sees what answers see."""
+    follow_up = EvalItem(
+        id="f",
+        type="followup",
+        question="它由什么组成？",
+        answerable=True,
+        reference_answer="x",
+        split="calib",
+        history=[
+            EvalTurn(role="user", content="什么是生成对抗网络？"),
+            EvalTurn(role="assistant", content="一种模型。"),
+        ],
+    )
+    seen: list[tuple[str, int]] = []
+
+    def condense(question: str, history: Sequence[Turn]) -> str:
+        seen.append((question, len(history)))
+        return "生成对抗网络由什么组成？"
+
+    searched: list[str] = []
+    checker = SufficiencyChecker(lambda: STATS, Scorer())
+    rows = S.collect(
+        [follow_up],
+        lambda q: searched.append(q) or [make_passage(1, GAN)],
+        checker,
+        lambda: STATS,
+        tmp_path / "rows.jsonl",
+        condense=condense,
+    )
+    assert seen == [("它由什么组成？", 2)]
+    assert searched == ["生成对抗网络由什么组成？"] and rows[0].standalone == searched[0]
 
 
 def test_fit_stays_within_the_false_refusal_budget() -> None:
