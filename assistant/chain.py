@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableGenerator
 
 from assistant.citations import CheckedAnswer, bigram_overlap, check_answer, join_checked
+from assistant.followup import asked_part
 from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.settings import AssistantSettings
@@ -404,7 +405,9 @@ class Assistant:
         select = getattr(quoter, "select", None)
         if select is None:
             return checked
-        chosen = select(request.standalone_question, request.passages, request.question)
+        chosen = select(
+            request.standalone_question, request.passages, asked_part(request.standalone_question)
+        )
         answer = [s.text for s in checked.sentences]
         # An evidence sentence the answer drew on (an answer sentence mostly made of its words)
         # answers what it holds, whether or not the answer repeats the question's words.

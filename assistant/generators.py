@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.followup import RuleRewriter, needs_context
+from assistant.followup import RuleRewriter, asked_part, needs_context, referent
 from assistant.markers import citation_grammar
 from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
@@ -98,7 +98,7 @@ class ChatGenerator:
         chosen = select(
             request.standalone_question,
             request.passages,
-            request.question,
+            asked_part(request.standalone_question),
             max_sentences=self.evidence_sentences,
             max_chars=self.evidence_chars,
         )
@@ -150,6 +150,10 @@ class ChatGenerator:
         """The model rewrites a follow-up into a standalone question (rule as a fallback)."""
         if not history or not needs_context(question):
             return question
+        if referent(question, history) is not None:
+            # An ordinal follow-up ("第三个方面"): the rule names the item it points at, which a
+            # small model's rewrite was seen to drop ("…的应用有哪些特点？").
+            return RuleRewriter().condense(question, history)
         try:
             rewritten = self._complete(
                 CONDENSE_PROMPT.format(history=history_text(history), question=question)

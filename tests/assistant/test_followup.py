@@ -210,6 +210,14 @@ def test_condense_is_not_asked_for_a_standalone_question_or_without_history() ->
     assert model.prompts == []
 
 
+def test_an_ordinal_follow_up_is_condensed_by_the_rule_not_the_model() -> None:
+    """A small model's rewrite was seen to drop the ordinal ("第三个方面" -> "…有哪些特点？")."""
+    model = ScriptedChatModel(replies=["生成对抗网络由哪几部分组成？"])
+    standalone = ChatGenerator(model, mode="local").condense("后一个部分起什么作用？", GAN)
+    assert standalone == RuleRewriter().condense("后一个部分起什么作用？", GAN)
+    assert "（所指：一个判别器组成）" in standalone and model.prompts == []
+
+
 @pytest.mark.parametrize(
     "model",
     [
