@@ -103,24 +103,17 @@ def subject_of(question: str) -> str:
 
 def _ordinal(question: str) -> int | None:
     """The list position a follow-up points at: 1-based, -1 for the last, None for none."""
-    if detect_language(question) == "zh":
-        match = _ZH_ORDINAL.search(question)
-        if match is None:
-            return None
-        if match.group(2):
-            return 1
-        if match.group(3):
-            return -1
-        number = match.group(1)
-        return int(number) if number.isdigit() else _ZH_NUMERALS.index(number) + 1
-    match = _EN_ORDINAL.search(question)
+    zh = detect_language(question) == "zh"
+    match = (_ZH_ORDINAL if zh else _EN_ORDINAL).search(question)
     if match is None:
         return None
-    if match.group(2):
+    if match.group(2):  # 前者 / the former
         return 1
-    if match.group(3):
+    if match.group(3):  # 后者 / the latter
         return -1
     word = match.group(1).lower()
+    if zh:
+        return int(word) if word.isdigit() else _ZH_NUMERALS.index(word) + 1
     return _EN_ORDINALS.index(word) + 1 if word in _EN_ORDINALS else int(word[:-2])
 
 
