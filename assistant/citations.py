@@ -319,6 +319,7 @@ def check_answer(
             cheap = {
                 p.number: checker.check(sentence.text, p.text, use_model=False).score
                 for p in passages
+                if p.number not in valid or len(valid) > 1
             }
             cited = sorted(valid, key=lambda m: -cheap[m]) if len(valid) > 1 else []
             best_score, best_number = max(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.types import LEAD_IN, REFUSAL, Turn
-from ingest.text import detect_language
+from ingest.text import CONTENT, detect_language
 
 _ZH_POINTERS = re.compile(
     r"它|其|这|那|该|此|上述|前者|后者|[前后上下]一(个|种|类|项|条|点|方面)|他们|它们|"
@@ -48,6 +48,9 @@ _ZH_MARKED = re.compile(r"[一二三四五六七八九十]是|首先|其次|再�
 _EN_MARKED = re.compile(r"\b(?:first|second|third|fourth|fifth)(?:ly)?,", re.I)
 _ZH_ITEM_SPLIT = re.compile(r"、|，|,|以及|及|和|与")
 _EN_ITEM_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
+# How the rule writes what it adds to a follow-up: the list item pointed at, then the context.
+_ITEM = {"zh": "（所指：{}）", "en": " (meaning: {})"}
+_CONTEXT = {"zh": ("（上文：", "；", "）"), "en": (" (context: ", "; ", ")")}
 _LEAD_IN = re.compile("^(" + "|".join(map(re.escape, LEAD_IN.values())) + r")\s*")
 # A refusal's opening words (a reader's history may paraphrase the rest).
 _REFUSAL_OPENINGS = (REFUSAL["zh"][:8], REFUSAL["en"][:30])
@@ -141,7 +144,7 @@ def list_items(text: str) -> list[str]:
             widest = max(listing, key=lambda c: c.count("、"), default="")
             items = _ZH_ITEM_SPLIT.split(widest) if widest else []
     items = [re.sub(r"（[^）]*）|\([^)]*\)", "", i).strip(" ，,；;。.:：、") for i in items]
-    items = [i for i in items if _CONTENT_CHAR.search(i)]
+    items = [i for i in items if CONTENT.search(i)]
     return items if len(items) >= 2 else []
 
 
@@ -190,24 +193,22 @@ class RuleRewriter:
         context = [p for p in parts if p]
         if not context and item is None:
             return question
-        zh = detect_language(question) == "zh"
-        asked = question.strip()
-        if item is not None:
-            asked += f"（所指：{item}）" if zh else f" (meaning: {item})"
+        language = detect_language(question)
+        asked = question.strip() + ("" if item is None else _ITEM[language].format(item))
         if not context:
             return asked
-        if zh:
-            return f"{asked}（上文：{'；'.join(context)}）"
-        return f"{asked} (context: {'; '.join(context)})"
+        opening, separator, closing = _CONTEXT[language]
+        return f"{asked}{opening}{separator.join(context)}{closing}"
 
 
 def asked_part(standalone: str) -> str:
     """A condensed question without the context the rule appended (the question and, for an
     ordinal follow-up, the item it points at): where the question's own terms come from."""
-    return re.sub(r"\s*(（上文：.*）|\(context: .*\))$", "", standalone.strip(), flags=re.S)
-
-
-_CONTENT_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+    for opening, _, closing in _CONTEXT.values():
+        start = standalone.find(opening.strip())
+        if start >= 0 and standalone.rstrip().endswith(closing):
+            return standalone[:start].strip()
+    return standalone.strip()
 
 
 def _answer_gist(answer: str, limit: int) -> str:

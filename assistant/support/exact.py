@@ -234,16 +234,14 @@ def _known(term: str, vocabulary: frozenset[str] | None) -> bool:
     return all(w.lower() in vocabulary for w in re.findall(r"[A-Za-z]{3,}", term))
 
 
-def _checked_latin(
-    terms: list[str], language: str, vocabulary: frozenset[str] | None, cross_lingual: bool
-) -> list[str]:
-    """The Latin names of a sentence to look for in its passage. An English sentence about a
-    Chinese passage may translate a Chinese name (字节跳动 -> ByteDance, 峥嵘 -> Zhengrong): a
-    name the library never writes in Latin letters is left to the later layers; one it does
-    write must be in the passage as written."""
+def _checked(terms: list[str], vocabulary: frozenset[str] | None, cross_lingual: bool) -> list[str]:
+    """The names and quoted terms of a sentence to look for in its passage. An English sentence
+    about a Chinese passage may translate a Chinese name (字节跳动 -> ByteDance, 峥嵘 ->
+    Zhengrong): a Latin term the library never writes in Latin letters is left to the later
+    layers; one it does write (or one in Chinese) must be in the passage as written."""
     if not cross_lingual:
         return terms
-    return [t for t in terms if _known(t, vocabulary)]
+    return [t for t in terms if _CJK_RUN.search(t) or _known(t, vocabulary)]
 
 
 def _term_problems(
@@ -252,13 +250,11 @@ def _term_problems(
     norm_passage = _normal(passage)
     cross = language == "en" and bool(_CJK_RUN.search(passage))
     problems = []
-    for term in _checked_latin(_latin_terms(sentence, language), language, vocabulary, cross):
+    for term in _checked(_latin_terms(sentence, language), vocabulary, cross):
         if _normal(term) not in norm_passage:
             problems.append(f"name {term} not in the passage")
-    for m in _QUOTED.finditer(sentence):
-        quoted = next(g for g in m.groups() if g)
-        if cross and not _CJK_RUN.search(quoted) and not _known(quoted, vocabulary):
-            continue
+    quoted_terms = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(sentence)]
+    for quoted in _checked(quoted_terms, vocabulary, cross):
         if _CONTENT.search(quoted) and _normal(quoted) not in norm_passage:
             problems.append(f"quoted {quoted} not in the passage")
     if language == "zh":
@@ -285,17 +281,15 @@ def _anchors(
             found.append(rf"(?<!\d){re.escape(re.sub(r'[^0-9.]', '', digits))}(?!\d)")
         elif digits and not any(u in n.text for u in _MULTIPLIER):
             found.append(rf"(?<![\d.]){re.escape(re.sub(r'[^0-9.]', '', digits))}(?![\d])")
-    for term in _checked_latin(_latin_terms(clause, language), language, vocabulary, cross_lingual):
+    for term in _checked(_latin_terms(clause, language), vocabulary, cross_lingual):
         found.append(re.escape(_normal(term)))
     if language == "zh":
         # Places and organisations (jieba tags common nouns such as 白皮书 as persons or
         # "other proper nouns" too often for those tags to be anchors).
         people_places = _names(clause, ("ns", "nt"))
         found += [re.escape(_normal(name)) for name in people_places if len(name) >= 2]
-    for m in _QUOTED.finditer(clause):
-        quoted = next(g for g in m.groups() if g)
-        if cross_lingual and not _CJK_RUN.search(quoted) and not _known(quoted, vocabulary):
-            continue
+    quoted_terms = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(clause)]
+    for quoted in _checked(quoted_terms, vocabulary, cross_lingual):
         if _CONTENT.search(quoted):
             found.append(re.escape(_normal(quoted)))
     return [re.compile(f) for f in dict.fromkeys(found)]
