@@ -113,22 +113,23 @@ class SufficiencyFeatures:
 # ``whitepaper eval-sufficiency`` (``eval.sufficiency.fit``) over what answers retrieve (the
 # mode's condense step, an English question's keyword query): per language, the weights from a
 # small grid and the threshold that refuse the most unanswerable calib items while refusing at
-# most 5% of the answerable ones (both languages together). Without a model only a little
-# coverage helps (calib: 12 of 30 refused, 3 of 119 answerable); the asked-quantity and
-# unknown-share weights refused no more there, so they are 0.
+# most 5% of that language's answerable ones. Without a model (calib: 11 of 30 refused; 4 of 83
+# Chinese and 1 of 36 English answerable ones) only a small unknown-share weight helps Chinese.
 DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=0.8853, coverage_weight=0.01),
-        "en": Calibration(threshold=0.77687),
+        "zh": Calibration(threshold=0.8753, unknown_weight=0.05),
+        "en": Calibration(threshold=0.76617),
     },
 }
 
-#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 23 of 30 refused, 5 of
-#: 119 answerable), fitted the same way; see ``eval/README.md`` ("Refusal before generation").
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 20 of 30 refused; 3 of 83
+#: Chinese and 1 of 36 English answerable ones), fitted the same way with the model's answers
+#: from an AVX2 build of llama.cpp (another build moves P(yes) in the last digits); see
+#: ``eval/README.md`` ("Refusal before generation").
 MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=1.02525, model_weight=0.16),
-        "en": Calibration(threshold=0.90627, model_weight=0.16),
+        "zh": Calibration(threshold=1.1014, model_weight=0.24),
+        "en": Calibration(threshold=0.81048, coverage_weight=0.01, model_weight=0.04),
     },
 }
 

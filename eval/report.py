@@ -360,6 +360,27 @@ def _misses(run: RunResult) -> list[str]:
     return lines
 
 
+def _removed(run: RunResult) -> list[str]:
+    """The sentences strict checking took out, by item; the items whose answer became quotes."""
+    rows = [r for r in run.records if r.get("removed_sentences")]
+    fallbacks = sum(1 for r in run.records if r.get("fallback"))
+    answered = sum(1 for r in run.records if not r.get("refused"))
+    removed = sum(len(r["removed_sentences"]) for r in rows)
+    lines = [
+        f"{removed} sentence(s) removed from {len(rows)} answer(s); {fallbacks} of {answered} "
+        "answered item(s) fell back to quotes (nothing the model wrote passed the check).",
+        "",
+    ]
+    if rows:
+        lines += ["| Item | Type | Quotes | Removed |", "|---|---|---|---|"]
+        lines += [
+            f"| {r['id']} | {r['type']} | {'yes' if r.get('fallback') else 'no'} "
+            f"| {_cell(' / '.join(r['removed_sentences']), 160)} |"
+            for r in rows
+        ]
+    return lines
+
+
 def judge_disagreements(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Answer sentences that one judge accepts and another rejects (the production checker
     against the independent model judge, in local runs): item, sentence, who rejected it."""
@@ -450,6 +471,8 @@ def write_report(
     lines += _flips(run, baseline)
     lines += ["", "## Misses", ""]
     lines += _misses(run)
+    lines += ["", "## Removed by strict checking", ""]
+    lines += _removed(run)
     lines += ["", "## Sentences the judges disagree on", ""]
     lines += _disagreements(run)
     path = out / REPORT_FILE

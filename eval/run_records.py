@@ -119,6 +119,10 @@ def _answer_fields(answer: Answer) -> dict[str, Any]:
             for c in answer.citations
         ],
         "sentences": [s.to_json() for s in answer.sentences],
+        # What strict checking took out, and whether the model's answer was replaced by quotes:
+        # where a maintainer looks when the checker is suspected of being too strict.
+        "removed_sentences": list(answer.removed_sentences),
+        "fallback": answer.fallback,
         "passages": [
             {
                 "number": p.number,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from eval.baseline import baseline_entry
 from eval.dataset import EvalItem
 from eval.gate import check_gate
 from eval.report import BY_TYPE_PNG, LATENCY_PNG, REPORT_FILE, TREND_PNG, write_report
-from eval.runner import EvalRunError, RunResult, run_eval
+from eval.runner import EvalRunError, RunResult, load_run, run_eval
 
 EVIDENCE = "人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -173,3 +174,31 @@ def test_sentences_the_judges_disagree_on_are_listed() -> None:
     ]
     one_judge = {**record, "scores": {"details": {"unsupported_sentences[checker]": [1]}}}
     assert judge_disagreements([one_judge]) == []
+
+
+def test_report_lists_what_strict_checking_removed(tmp_path: Path) -> None:
+    answers = _answers()
+    question = "佳士得拍出的人工智能画作卖了多少钱？"
+    answers[question] = replace(
+        answers[question],
+        removed_sentences=("这幅画卖了 50 万美元。",),
+        fallback="the model's answer was not supported by the passages; quoting them",
+    )
+    out = tmp_path / "run"
+    run_eval(
+        ScriptedAssistant(answers),
+        _items(),
+        out,
+        mode="extractive",
+        judges=[FakeJudge(name="contain")],
+        progress=False,
+        resume=False,
+        resamples=100,
+    )
+    record = next(r for r in load_run(out).records if r["id"] == "f-1")
+    assert record["removed_sentences"] == ["这幅画卖了 50 万美元。"]
+    assert record["fallback"].startswith("the model's answer")
+    text = write_report(out, None).read_text("utf-8")
+    removed = text.split("## Removed by strict checking")[1].split("## ")[0]
+    assert "1 sentence(s) removed from 1 answer(s); 1 of 2 answered item(s) fell back" in removed
+    assert "| f-1 | factual | yes | 这幅画卖了 50 万美元。 |" in removed

@@ -138,6 +138,20 @@ def test_fit_stays_within_the_false_refusal_budget() -> None:
     assert wider.recall == pytest.approx(0.4) and wider.false_refusals <= 0.1
 
 
+def test_each_language_keeps_its_own_false_refusal_budget() -> None:
+    # Chinese: 40 answerable, no unanswerable to catch; English: 20 answerable, of which the
+    # three weakest score below all five unanswerable ones.
+    rows = [_row(f"z{i}", True, 0.80 + i / 1000) for i in range(40)]
+    rows += [_row(f"e{i}", True, 0.80 + i / 100, language="en") for i in range(20)]
+    rows += [_row(f"x{i}", False, 0.825 + i / 1000, language="en") for i in range(5)]
+    english = [r for r in rows if r.language == "en"]
+    outcome = S.evaluate(english, S.fit(rows, 0.05))
+    # A shared budget (3 of 60) would refuse the three English ones and catch all five;
+    # English's own (1 of 20) catches none of them, so it refuses nothing.
+    assert outcome.refused_answerable == 0 and outcome.refused_unanswerable == 0
+    assert S.evaluate(english, S.fit(rows, 0.15)).as_dict()["refusal_recall"] == 1.0
+
+
 def test_fit_weighs_the_model_only_when_asked_and_it_helps() -> None:
     rows = [_row(f"a{i}", True, 0.85, p=0.95) for i in range(10)]
     rows += [_row(f"u{i}", False, 0.85, p=0.3) for i in range(4)]
