@@ -289,11 +289,16 @@ def check_answer(
     pieces: list[str] = []
     removed = 0
     removed_texts: list[str] = []
+    said: set[str] = set()
     for sentence in parsed:
         valid = [m for m in sentence.markers if m in by_number]
         if not is_claim(sentence.text):
             pieces.append(sentence.text + ("\n" if sentence.newline_after else ""))
             continue
+        claim = re.sub(r"\s+", "", sentence.text).rstrip("。.!?！？")
+        if claim in said:
+            continue  # a sentence said again adds nothing (a small model was seen looping)
+        said.add(claim)
         if strict and question and restates(sentence.text, question):
             removed += 1
             removed_texts.append(sentence.text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -44,6 +44,31 @@ class EvidenceSentence(Protocol):
     passage: Passage
     text: str
     offset: int
+
+
+_CITED_SENTENCE = re.compile(r"([^【】]*?)((?:【\d+】)+)[。.!?！？]?")
+
+
+def until_repeated(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces of a cited answer up to the end of the first sentence that repeats an earlier
+    one (markers and spacing aside). A small model that starts repeating a sentence (seen: a
+    heading, again and again) keeps at it until the token limit; the repeat adds nothing and the
+    stream closes, which stops the generation."""
+    text = ""
+    done = 0  # characters of ``text`` already split into sentences
+    seen: set[str] = set()
+    for piece in pieces:
+        yield piece
+        text += piece
+        for match in _CITED_SENTENCE.finditer(text, done):
+            if match.end() == len(text) and match.group(0)[-1] not in "。.!?！？":
+                break  # a marker may still be followed by another marker or a full stop
+            done = match.end()
+            body = re.sub(r"\s+", "", match.group(1)).rstrip("。.!?！？")
+            if body in seen:
+                log.info("the model repeated a sentence; generation stopped")
+                return
+            seen.add(body)
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -140,7 +165,8 @@ class ChatGenerator:
         shown, texts = self.evidence(request)
         grammar = citation_grammar((p.number for p in shown.passages), language=request.language)
         model = self.chat_model.bind(grammar=grammar)
-        yield from (model | StrOutputParser()).stream(self._prompt(request, shown, texts))
+        pieces = (model | StrOutputParser()).stream(self._prompt(request, shown, texts))
+        yield from until_repeated(pieces)
 
     def _complete(self, prompt: str, max_chars: int = 300) -> str:
         text = (self.chat_model | StrOutputParser()).invoke([HumanMessage(prompt)])

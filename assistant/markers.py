@@ -9,7 +9,8 @@ sampler cannot end a sentence without one, and cannot write a number that names 
   optional full stop (``……【1】。``), or by a full stop and then the markers (``……。【1】``);
 * a marker is 【n】 for an n of the passages the prompt numbered, and nothing else, at most
   ``MAX_MARKS`` of them after a sentence (a small model otherwise repeats 【1】 until it runs
-  out of tokens); the brackets 【】 cannot appear inside a sentence;
+  out of tokens); the brackets 【】 and [] cannot appear inside a sentence (the paper's own
+  reference numbers, "AlexNet[1]", read as citations when copied);
 * an English answer (``language="en"``) holds no Chinese characters or full-width punctuation:
   the reader asked in English, and a small model left free drifts into copying the Chinese
   evidence mid-sentence;
@@ -31,7 +32,9 @@ __all__ = ["MAX_MARKS", "citation_grammar"]
 
 MAX_MARKS = 3
 _END = "。！？!?."
-_NEVER_IN_BODY = "【】\\n\\r" + _END
+# Square brackets too: the white paper numbers its references "AlexNet[1]", and a model that
+# copies or imitates them writes an ASCII "[1]" the reader takes for a citation.
+_NEVER_IN_BODY = "【】\\[\\]\\n\\r" + _END
 # Curly quotes (a small model pads with them when it cannot copy Chinese), CJK symbols and
 # punctuation, CJK ideographs, full-width forms.
 _CJK = "\\u2018-\\u201f\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uff00-\\uffef"

@@ -10,6 +10,7 @@ import threading
 import unicodedata
 from functools import lru_cache
 
+from assistant.terms import is_frame
 from ingest.text import COMPAT_IDEOGRAPHS, CONTENT, IDEOGRAPHS
 
 _CONTENT = CONTENT
@@ -155,10 +156,15 @@ def _tokens(text: str) -> tuple[str, ...]:
 def _names(
     text: str, flags: tuple[str, ...] = ("nr", "ns", "nt", "nz", "nrt", "nrfg")
 ) -> tuple[str, ...]:
-    """Chinese proper names by jieba's POS tags (person, place, organisation, other)."""
+    """Chinese proper names by jieba's POS tags (person, place, organisation, other). A word
+    that frames a sentence (the language's frame words: 白皮书, 报告, 文中 …) is no name, though
+    jieba tags 白皮书 as one: "白皮书指出……" cites the paper, it names nothing a passage
+    must hold."""
     import jieba.posseg
 
     _jieba()
     return tuple(
-        p.word for p in jieba.posseg.lcut(text) if p.flag in flags and _CJK_RUN.search(p.word)
+        p.word
+        for p in jieba.posseg.lcut(text)
+        if p.flag in flags and _CJK_RUN.search(p.word) and not is_frame(p.word)
     )

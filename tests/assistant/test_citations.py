@@ -294,6 +294,12 @@ def test_an_unsupported_sentence_is_flagged_and_removed_when_strict(
     assert {c.sentence_index for c in strict.citations} == {0}
 
 
+def test_a_sentence_said_again_is_shown_once(passages: list[Passage]) -> None:
+    checked = check_answer(f"{GAN_PARTS}【2】{GAN_PARTS}【2】{EARLY}【1】", passages, JUDGE)
+    assert [s.text for s in checked.sentences] == [GAN_PARTS, EARLY]
+    assert checked.removed_unsupported == 0
+
+
 def test_a_wrong_year_is_unsupported_even_with_the_right_marker(passages: list[Passage]) -> None:
     checked = check_answer(
         "2019 年，一种新的博弈学习范式伴随着生成对抗网络被提出【2】。", passages, JUDGE

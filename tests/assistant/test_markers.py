@@ -9,7 +9,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from assistant.fakes import ScriptedChatModel
-from assistant.generators import ChatGenerator
+from assistant.generators import ChatGenerator, until_repeated
 from assistant.markers import MAX_MARKS, citation_grammar
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
@@ -40,6 +40,17 @@ def test_the_grammar_allows_only_the_given_numbers_and_the_refusals() -> None:
     assert "【】" in grammar.split("char ::=")[1].splitlines()[0]
     with pytest.raises(ValueError, match="at least one passage"):
         citation_grammar([])
+
+
+def test_a_sentence_cannot_hold_square_brackets() -> None:
+    # The paper's reference numbers ("AlexNet[1]") copied into an answer read as citations.
+    for language in ("zh", "en"):
+        char = next(
+            line
+            for line in citation_grammar([1], language=language).splitlines()
+            if line.startswith("char ::=")
+        )
+        assert char.count("\\[\\]") == 2  # in both alternatives of a character
 
 
 def test_llama_cpp_parses_the_grammar() -> None:
@@ -99,6 +110,22 @@ def test_an_english_question_gets_the_english_grammar() -> None:
     "".join(ChatGenerator(model, mode="local").stream(request))
     (kwargs,) = model.seen
     assert kwargs["grammar"] == citation_grammar([1], language="en")
+
+
+def test_a_model_repeating_a_sentence_is_stopped_after_the_repeat() -> None:
+    loop = "AIGC 的应用场景。【1】" * 40
+    model = _GrammarModel(replies=["生成对抗网络由生成器和判别器组成。【2】" + loop], seen=[])
+    text = "".join(ChatGenerator(model, mode="local").stream(_request([1, 2])))
+    assert text.startswith("生成对抗网络由生成器和判别器组成。【2】")
+    assert 2 <= text.count("AIGC 的应用场景") <= 3  # stopped at the first repeat it could see
+
+
+def test_until_repeated_waits_for_a_sentence_to_end() -> None:
+    # "…【1】" may go on with another marker or a full stop: not a sentence yet.
+    pieces = ["甲是乙【1】", "【2】。", "丙是丁。【1】", "甲是乙【1】", "【2】。", "戊"]
+    assert list(until_repeated(pieces)) == pieces[:5]
+    distinct = ["一是一。【1】", "二是二。【1】", "三是三。【1】"]
+    assert list(until_repeated(distinct)) == distinct
 
 
 def test_another_model_is_asked_by_the_prompt_alone() -> None:

@@ -88,6 +88,22 @@ def test_a_removed_negation_is_caught(checker: SupportChecker) -> None:
     assert not verdict.supported
 
 
+def test_saying_the_white_paper_says_it_names_nothing_the_passage_must_hold(
+    checker: SupportChecker,
+) -> None:
+    # jieba tags 白皮书 as a name; a passage of the paper rarely says "白皮书" itself.
+    sentence = "白皮书指出，1957 年希勒和艾萨克森完成了历史上第一支由计算机创作的音乐作品。"
+    assert "白皮书" not in HISTORY
+    assert checker.check(sentence, HISTORY).supported
+    assert not checker.check(sentence.replace("1957", "1958"), HISTORY).supported
+
+
+def test_can_only_is_an_overclaim(checker: SupportChecker) -> None:
+    passage = "结合人工智能的演进历程，AIGC 的发展大致可以分为三个阶段。"
+    verdict = checker.check("AIGC 的发展只能分为三个阶段。", passage)
+    assert not verdict.supported and verdict.layer == "polarity"
+
+
 def test_an_overclaim_is_caught(checker: SupportChecker) -> None:
     verdict = checker.check("白皮书仅从 AIGC 技术维度进行了阐述。", PREFACE)
     assert not verdict.supported and verdict.layer == "polarity"
