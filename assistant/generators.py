@@ -51,15 +51,19 @@ _CITED_SENTENCE = re.compile(r"([^【】]*?)((?:【\d+】)+)[。.!?！？]?")
 
 def until_repeated(pieces: Iterable[str]) -> Iterator[str]:
     """The pieces of a cited answer up to the end of the first sentence that repeats an earlier
-    one (markers and spacing aside). A small model that starts repeating a sentence (seen: a
-    heading, again and again) keeps at it until the token limit; the repeat adds nothing and the
-    stream closes, which stops the generation."""
+    one (markers and spacing aside), or up to a sentence that says the same words three times
+    over. A small model that starts repeating itself (seen: a heading, again and again, inside
+    one sentence) keeps at it until the token limit; the repeat adds nothing and the stream
+    closes, which stops the generation."""
     text = ""
     done = 0  # characters of ``text`` already split into sentences
     seen: set[str] = set()
     for piece in pieces:
         yield piece
         text += piece
+        if _loops(text[done:]):
+            log.info("the model repeated itself within a sentence; generation stopped")
+            return
         for match in _CITED_SENTENCE.finditer(text, done):
             if match.end() == len(text) and match.group(0)[-1] not in "。.!?！？":
                 break  # a marker may still be followed by another marker or a full stop
@@ -69,6 +73,16 @@ def until_repeated(pieces: Iterable[str]) -> Iterator[str]:
                 log.info("the model repeated a sentence; generation stopped")
                 return
             seen.add(body)
+
+
+def _loops(sentence: str, longest: int = 60) -> bool:
+    """Whether ``sentence`` ends with the same run of 4 to ``longest`` characters three times
+    in a row ("方向二、…方向二、…方向二、…")."""
+    for size in range(4, min(longest, len(sentence) // 3) + 1):
+        tail = sentence[-size:]
+        if sentence[-2 * size : -size] == tail and sentence[-3 * size : -2 * size] == tail:
+            return True
+    return False
 
 
 def looks_like_refusal(text: str) -> bool:

@@ -128,6 +128,16 @@ def test_until_repeated_waits_for_a_sentence_to_end() -> None:
     assert list(until_repeated(distinct)) == distinct
 
 
+def test_a_model_looping_inside_a_sentence_is_stopped() -> None:
+    heading = "二、人工智能生成内容的技术体系及其演进方向"
+    model = _GrammarModel(replies=[heading * 30 + "【3】"], seen=[])
+    text = "".join(ChatGenerator(model, mode="local").stream(_request([3])))
+    assert 3 <= text.count(heading) <= 4
+    # Words said twice are no loop ("……，……" lists and echoes happen).
+    twice = "生成对抗网络由生成器和判别器组成，生成器和判别器相互博弈。【3】"
+    assert "".join(until_repeated([twice[:10], twice[10:]])) == twice
+
+
 def test_another_model_is_asked_by_the_prompt_alone() -> None:
     model = ScriptedChatModel(replies=["生成对抗网络由生成器和判别器组成。【1】"])
     assert "".join(ChatGenerator(model, mode="openai").stream(_request([1]))).endswith("【1】")
