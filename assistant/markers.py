@@ -14,8 +14,11 @@ sampler cannot end a sentence without one, and cannot write a number that names 
 * an English answer (``language="en"``) holds no Chinese characters or full-width punctuation:
   the reader asked in English, and a small model left free drifts into copying the Chinese
   evidence mid-sentence;
-* a full stop inside a sentence is allowed only between two characters that are not spaces
-  (``43.25``, ``e.g.x``), so an English sentence cannot end without its marker either;
+* a full stop inside a sentence is allowed only before a letter or a digit (``43.25``,
+  ``e.g.``, ``U.S.``), so an English sentence cannot end without its marker either. Before
+  any other character it would leave a model that has written "…)." and wants to stop a vast
+  choice of odd characters: seen wandering through invisible byte tokens to the token limit
+  (16 s) instead of writing its 【n】;
 * the whole answer may instead be exactly one of the refusal sentences.
 
 Whether a cited sentence says what its passage says is the support checker's job; the grammar
@@ -69,7 +72,7 @@ def citation_grammar(
             'gap ::= " " | "\\n"',
             "sentence ::= body (stop marks | marks stop?)",
             "body ::= char+",
-            f'char ::= [^{never}] | "." [^{never} ]',
+            f'char ::= [^{never}] | "." [0-9A-Za-z]',
             f"stop ::= [{_END}]",
             "marks ::= mark" + " mark?" * (MAX_MARKS - 1),
             f'mark ::= "【" ({index}) "】"',
