@@ -27,7 +27,7 @@ from assistant.followup import asked_part
 from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.settings import AssistantSettings
-from assistant.sufficiency import SufficiencyChecker
+from assistant.sufficiency import Sufficiency, SufficiencyChecker
 from assistant.support import JudgeCheck
 from assistant.terms import Term, held, library_terms
 from assistant.types import (
@@ -318,7 +318,8 @@ class Assistant:
 
         nearest = nearest_sections(result.passages)
         request = GenerationRequest(question, standalone, language, result.passages)
-        if self._should_refuse(request, result, mode):
+        sufficiency = self._sufficiency(request, result, mode)
+        if not sufficiency.sufficient:
             refusal = self._refusal(
                 question,
                 standalone,
@@ -327,6 +328,7 @@ class Assistant:
                 language,
                 nearest,
                 Timings(round(retrieve_ms, 1), None, _elapsed_ms(started)),
+                sufficiency.margin,
             )
             yield Token(refusal.text)
             yield Final(refusal)
@@ -367,7 +369,16 @@ class Assistant:
         if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Final(
-                self._refusal(question, standalone, result, mode, language, nearest, timings)
+                self._refusal(
+                    question,
+                    standalone,
+                    result,
+                    mode,
+                    language,
+                    nearest,
+                    timings,
+                    sufficiency.margin,
+                )
             )
             return
         answer = Answer(
@@ -389,6 +400,7 @@ class Assistant:
             removed_unsupported=checked.removed_unsupported,
             removed_sentences=checked.removed,
             fallback=fallback,
+            sufficiency_margin=sufficiency.margin,
         )
         yield Final(answer)
 
@@ -463,17 +475,18 @@ class Assistant:
             return self.model_sufficiency
         return self.sufficiency
 
-    def _should_refuse(
+    def _sufficiency(
         self, request: GenerationRequest, result: RetrievalResult, mode: str
-    ) -> bool:
-        """Refuse before generation when the evidence is insufficient (``assistant.sufficiency``:
-        no passage, a named term the library never mentions, or a low calibrated score)."""
+    ) -> Sufficiency:
+        """Whether to refuse before generation: the evidence is insufficient
+        (``assistant.sufficiency``: no passage, a named term the library never mentions, or a
+        low calibrated score)."""
         verdict = self.sufficiency_for(mode).assess(
             request.standalone_question, result.passages, request.language, result.best_similarity
         )
         if not verdict.sufficient:
             log.info("refusing before generation: %s", verdict.reason)
-        return not verdict.sufficient
+        return verdict
 
     def _refusal(
         self,
@@ -484,6 +497,7 @@ class Assistant:
         language: Language,
         nearest: tuple[str, ...],
         timings: Timings,
+        sufficiency_margin: float | None = None,
     ) -> Answer:
         """The fixed refusal (with the nearest sections) as an ``Answer``."""
         return Answer(
@@ -497,6 +511,7 @@ class Assistant:
             timings=timings,
             language=language,
             nearest_sections=nearest,
+            sufficiency_margin=sufficiency_margin,
         )
 
 

@@ -144,6 +144,8 @@ class Sufficiency:
     coverage: float = 0.0
     missing: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    #: ``score`` minus the threshold it was cut at (negative: refused); None without a cut.
+    margin: float | None = None
 
 
 def unknown_named_terms(question: str, stats: TermStatistics) -> list[str]:
@@ -303,7 +305,12 @@ class SufficiencyChecker:
         if threshold is not None and score < threshold:
             lacking = f"; the evidence lacks {', '.join(missing[:4])}" if missing else ""
             return Sufficiency(
-                False, score, f"{what} is below {threshold:.3f}{lacking}", cover, missing
+                False,
+                score,
+                f"{what} is below {threshold:.3f}{lacking}",
+                cover,
+                missing,
+                margin=score - threshold,
             )
         return Sufficiency(
             True,
@@ -311,6 +318,7 @@ class SufficiencyChecker:
             f"{what}; the evidence holds {cover:.0%} of the question's weighted terms",
             cover,
             missing,
+            margin=None if threshold is None else score - threshold,
         )
 
 

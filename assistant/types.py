@@ -209,6 +209,9 @@ class Answer:
     #: Set when the model's answer had nothing the checker accepted and the reader gets the
     #: extractive answer built from the same passages instead.
     fallback: str | None = None
+    #: How far the evidence cleared the refusal threshold before generation (the calibrated
+    #: sufficiency score minus the threshold; negative when refused there), when one was cut.
+    sufficiency_margin: float | None = None
 
     def __repr__(self) -> str:
         return f"Answer(mode={self.mode!r}, refused={self.refused}, text={_short(self.text)!r})"
@@ -230,6 +233,7 @@ class Answer:
             "removed_unsupported": self.removed_unsupported,
             "removed_sentences": list(self.removed_sentences),
             "fallback": self.fallback,
+            "sufficiency_margin": self.sufficiency_margin,
         }
 
 

@@ -123,6 +123,7 @@ def _answer_fields(answer: Answer) -> dict[str, Any]:
         # where a maintainer looks when the checker is suspected of being too strict.
         "removed_sentences": list(answer.removed_sentences),
         "fallback": answer.fallback,
+        "sufficiency_margin": answer.sufficiency_margin,
         "passages": [
             {
                 "number": p.number,

@@ -329,6 +329,21 @@ def test_low_similarity_refuses_without_generating(make: AssistantMaker) -> None
     assert answer.nearest_sections and answer.citations == ()
     assert [e.text for e in evs if isinstance(e, Token)] == [answer.text]
     assert answer.timings.first_token_ms is None
+    # How far below the cut it was, kept for calibrating what happens after generation.
+    assert answer.sufficiency_margin is not None and answer.sufficiency_margin < 0
+    assert answer.to_json()["sufficiency_margin"] == answer.sufficiency_margin
+
+
+def test_an_answer_keeps_how_far_its_evidence_cleared_the_refusal_cut(
+    make: AssistantMaker,
+) -> None:
+    assistant = make(
+        {"fake": lambda: FakeGenerator("生成对抗网络由生成器和判别器组成【1】。")},
+        refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
+    )
+    answer = final(events(assistant, "生成对抗网络由什么组成？"))
+    assert not answer.refused
+    assert answer.sufficiency_margin is not None and answer.sufficiency_margin > 0
 
 
 def test_an_unknown_named_term_refuses(make: AssistantMaker) -> None:
@@ -526,7 +541,7 @@ def test_the_answer_serialises_to_the_documented_json(make: AssistantMaker) -> N
     assert list(data) == [
         "question", "standalone_question", "text", "refused", "mode", "language", "citations",
         "sentences", "passages", "nearest_sections", "timings", "notice", "removed_unsupported",
-        "removed_sentences", "fallback",
+        "removed_sentences", "fallback", "sufficiency_margin",
     ]  # fmt: skip
     assert data["citations"][0]["section"] == " › ".join(data["citations"][0]["section_path"])
     assert [p["number"] for p in data["passages"]] == list(range(1, len(data["passages"]) + 1))
