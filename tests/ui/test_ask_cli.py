@@ -26,7 +26,7 @@ QUESTION = "生成对抗网络由什么组成？"
 ANSWER_KEYS = [
     "question", "standalone_question", "text", "refused", "mode", "language", "citations",
     "sentences", "passages", "nearest_sections", "timings", "notice", "removed_unsupported",
-    "removed_sentences", "fallback",
+    "removed_sentences", "fallback", "sufficiency_margin",
 ]  # fmt: skip
 CITATION_KEYS = {
     "marker", "chunk_id", "doc_id", "title", "page_index", "page_label", "section_path",
