@@ -319,17 +319,14 @@ class Assistant:
         nearest = nearest_sections(result.passages)
         request = GenerationRequest(question, standalone, language, result.passages)
         sufficiency = self._sufficiency(request, result, mode)
-        if not sufficiency.sufficient:
-            refusal = self._refusal(
-                question,
-                standalone,
-                result,
-                mode,
-                language,
-                nearest,
-                Timings(round(retrieve_ms, 1), None, _elapsed_ms(started)),
-                sufficiency.margin,
+
+        def refusal_with(timings: Timings) -> Answer:
+            return self._refusal(
+                question, standalone, result, mode, language, nearest, timings, sufficiency.margin
             )
+
+        if not sufficiency.sufficient:
+            refusal = refusal_with(Timings(round(retrieve_ms, 1), None, _elapsed_ms(started)))
             yield Token(refusal.text)
             yield Final(refusal)
             return
@@ -368,18 +365,7 @@ class Assistant:
             checked = self._quote_missed_parts(request, checked)
         if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
-            yield Final(
-                self._refusal(
-                    question,
-                    standalone,
-                    result,
-                    mode,
-                    language,
-                    nearest,
-                    timings,
-                    sufficiency.margin,
-                )
-            )
+            yield Final(refusal_with(timings))
             return
         answer = Answer(
             question=question,
