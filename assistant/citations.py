@@ -272,6 +272,11 @@ def restates(sentence: str, question: str) -> bool:
     return len(_bigrams(sentence) - _bigrams(question)) <= 1
 
 
+def said_key(sentence: str) -> str:
+    """A sentence as compared for repeats: spacing and its closing full stop aside."""
+    return re.sub(r"\s+", "", sentence).rstrip("。.!?！？")
+
+
 def check_answer(
     text: str,
     passages: Sequence[Passage],
@@ -295,7 +300,7 @@ def check_answer(
         if not is_claim(sentence.text):
             pieces.append(sentence.text + ("\n" if sentence.newline_after else ""))
             continue
-        claim = re.sub(r"\s+", "", sentence.text).rstrip("。.!?！？")
+        claim = said_key(sentence.text)
         if claim in said:
             continue  # a sentence said again adds nothing (a small model was seen looping)
         said.add(claim)

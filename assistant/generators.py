@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.citations import said_key
 from assistant.followup import RuleRewriter, asked_part, needs_context, referent
 from assistant.markers import citation_grammar
 from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
@@ -68,7 +69,7 @@ def until_repeated(pieces: Iterable[str]) -> Iterator[str]:
             if match.end() == len(text) and match.group(0)[-1] not in "。.!?！？":
                 break  # a marker may still be followed by another marker or a full stop
             done = match.end()
-            body = re.sub(r"\s+", "", match.group(1)).rstrip("。.!?！？")
+            body = said_key(match.group(1))
             if body in seen:
                 log.info("the model repeated a sentence; generation stopped")
                 return
