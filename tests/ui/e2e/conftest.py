@@ -146,6 +146,9 @@ class Visit:
     def ask(self, question: str, exchanges_before: int = 0) -> Any:
         """Type a question, press Enter, wait for its answer; returns the exchange element."""
         box = self.page.locator("#wp-question textarea")
+        # Enter clicks the visible ask button (ENTER_PRESSES_ASK); on a starved machine it
+        # renders after the box, and an Enter before it exists is silently lost.
+        self.page.locator("button.wp-ask:visible").first.wait_for(timeout=60_000)
         box.fill(question)
         box.press("Enter")
         exchange = self.page.locator("#wp-transcript .wp-exchange").nth(exchanges_before)

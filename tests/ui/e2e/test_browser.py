@@ -139,7 +139,8 @@ def test_thumbs_down_writes_a_feedback_line(visit: Any) -> None:
     visit.shot("08-thumbs-down")
     comment.fill("没有说明每个阶段的年代")
     page.locator("#wp-comment button").click()
-    page.locator("#wp-comment-note .wp-ok").wait_for()
+    # The rating's own thanks is already a .wp-ok note: wait for the comment's.
+    page.locator("#wp-comment-note .wp-ok").filter(has_text="Comment saved").wait_for()
     lines = [
         json.loads(line)
         for line in (visit.server.home / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
