@@ -28,7 +28,7 @@ from assistant.generators import looks_like_refusal
 from assistant.retrieval import HybridSearcher, RetrievalResult
 from assistant.settings import AssistantSettings
 from assistant.sufficiency import Sufficiency, SufficiencyChecker
-from assistant.support import JudgeCheck
+from assistant.support import JudgeCheck, unstated_numbers
 from assistant.terms import Term, held, library_terms
 from assistant.types import (
     REFUSAL,
@@ -44,7 +44,7 @@ from assistant.types import (
 )
 from ingest.errors import ModelUnavailable, WhitepaperError
 from ingest.index import DocumentRecord, Index
-from ingest.text import LATIN_TERM, detect_language, is_named_term
+from ingest.text import IDEOGRAPH_SPAN, LATIN_TERM, detect_language, is_named_term
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport, Progress
@@ -320,9 +320,17 @@ class Assistant:
         request = GenerationRequest(question, standalone, language, result.passages)
         sufficiency = self._sufficiency(request, result, mode)
 
-        def refusal_with(timings: Timings) -> Answer:
+        def refusal_with(timings: Timings, checked: CheckedAnswer | None = None) -> Answer:
             return self._refusal(
-                question, standalone, result, mode, language, nearest, timings, sufficiency.margin
+                question,
+                standalone,
+                result,
+                mode,
+                language,
+                nearest,
+                timings,
+                sufficiency.margin,
+                checked,
             )
 
         if not sufficiency.sufficient:
@@ -349,6 +357,19 @@ class Assistant:
         checked = check_answer(raw, result.passages, checker, strict=strict, question=asked)
         fallback = None
         refused = looks_like_refusal(raw)
+        invented = (
+            invented_figures(checked.removed, result.passages, standalone)
+            if not checked.sentences and not refused and mode != "extractive"
+            else []
+        )
+        if invented:
+            # Evidence judged sufficient, yet the model could only write a figure that no
+            # retrieved passage states, and nothing it wrote held: the passages lack what was
+            # asked. Quotes would answer around the question; the reader gets the refusal.
+            log.info("refusing after generation: %s", "; ".join(invented))
+            timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
+            yield Final(refusal_with(timings, checked))
+            return
         if not checked.sentences and not refused and mode != "extractive" and self.can_quote:
             # Nothing the model wrote survived the check: the reader gets the quotes from the
             # same passages, never an uncited or empty answer.
@@ -407,6 +428,14 @@ class Assistant:
             request.standalone_question, request.passages, asked_part(request.standalone_question)
         )
         answer = [s.text for s in checked.sentences]
+        if any(_IDEOGRAPH.search(e.text) for e in chosen) and not any(
+            _IDEOGRAPH.search(a) for a in answer
+        ):
+            # An answer in another language than its evidence (English from Chinese): the
+            # term test below cannot see what a translation said (a Chinese sentence matched
+            # the question only by an English gloss, "Generated Content", was seen quoted),
+            # and the reader asked in the answer's language.
+            return checked
         # An evidence sentence the answer drew on (an answer sentence mostly made of its words)
         # answers what it holds, whether or not the answer repeats the question's words.
         used = [e for e in chosen if any(bigram_overlap(a, e.text) >= 0.5 for a in answer)]
@@ -484,8 +513,10 @@ class Assistant:
         nearest: tuple[str, ...],
         timings: Timings,
         sufficiency_margin: float | None = None,
+        checked: CheckedAnswer | None = None,
     ) -> Answer:
-        """The fixed refusal (with the nearest sections) as an ``Answer``."""
+        """The fixed refusal (with the nearest sections) as an ``Answer``; ``checked``: what
+        the model wrote and the check removed, kept for the reader to see."""
         return Answer(
             question=question,
             text=refusal_text(language, nearest),
@@ -498,7 +529,21 @@ class Assistant:
             language=language,
             nearest_sections=nearest,
             sufficiency_margin=sufficiency_margin,
+            removed_unsupported=checked.removed_unsupported if checked else 0,
+            removed_sentences=checked.removed if checked else (),
         )
+
+
+def invented_figures(
+    sentences: Sequence[str], passages: Sequence[Passage], question: str = ""
+) -> list[str]:
+    """The numbers of ``sentences`` that neither ``passages`` nor ``question`` states (see
+    ``assistant.support.unstated_numbers``): figures the writer made up."""
+    text = "\n".join([question, *(p.text for p in passages)])
+    return [problem for s in sentences for problem in unstated_numbers(s, text)]
+
+
+_IDEOGRAPH = re.compile(f"[{IDEOGRAPH_SPAN}]")
 
 
 def _held_terms(terms: frozenset[str], text: str) -> set[str]:

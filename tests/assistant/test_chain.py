@@ -21,6 +21,7 @@ from assistant.chain import (
     Standalone,
     Token,
     clean_question,
+    invented_figures,
     nearest_sections,
     refusal_text,
 )
@@ -412,6 +413,31 @@ def test_when_nothing_the_model_wrote_survives_the_reader_gets_the_quotes(
     assert answer.to_json()["removed_sentences"] == ["月球是由奶酪构成的。"]
 
 
+def test_a_figure_no_passage_states_is_refused_rather_than_quoted_around(
+    make: AssistantMaker, index: Index
+) -> None:
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator("生成对抗网络有 1750 亿个参数【1】。"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    answer = assistant.ask("生成对抗网络有多少参数？")
+    assert answer.refused and answer.text.startswith(REFUSAL["zh"])
+    assert answer.fallback is None and answer.citations == ()
+    assert answer.removed_sentences == ("生成对抗网络有 1750 亿个参数。",)
+    assert answer.to_json()["removed_unsupported"] == 1
+
+
+def test_a_figure_the_question_states_is_not_counted_as_invented() -> None:
+    passage = make_passage(1, "生成对抗网络由生成器和判别器两部分组成。")
+    said = ["2014 年提出的生成对抗网络有 1750 亿个参数。"]
+    assert invented_figures(said, [passage], "2014 年提出的生成对抗网络有多少参数？") == [
+        "number 1750 亿 not in the passage"
+    ]
+    assert invented_figures(["生成对抗网络由两部分组成。"], [passage]) == []
+
+
 # -- strict mode and judges ------------------------------------------------------------------
 
 
@@ -567,6 +593,25 @@ def test_a_part_the_model_left_out_is_quoted_from_the_evidence(
     assert "扩散模型的训练代价很高" in quoted
     assert all(s.supported and s.markers for s in answer.sentences)
     assert {c.sentence_index for c in answer.citations} == set(range(len(answer.sentences)))
+
+
+def test_an_english_answer_from_chinese_evidence_gets_no_chinese_quotes_appended(
+    make: AssistantMaker, index: Index
+) -> None:
+    # The term test cannot see what a translation said; the reader asked in English.
+    question = "What are generative adversarial networks built from, and what did AlexNet win?"
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator("A GAN has a generator and a discriminator【1】."),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        },
+        judge=FakeJudge(lambda sentence, passage: 1.0),
+        refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
+    )
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.fallback is None
+    assert answer.text == "A GAN has a generator and a discriminator.【1】"
+    assert MISSED_PARTS_LEAD_IN["en"] not in answer.text
 
 
 def test_an_answer_that_covers_every_part_gets_no_quotes(

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -156,6 +157,24 @@ def test_the_human_output_shows_text_citations_and_timings(cli: AskCli) -> None:
     assert "【1】 AIGC 测试文档 p.2 · AIGC 测试文档 › 二、技术体系" in out
     assert "“生成对抗网络由一个生成器和一个判别器组成。”" in out
     assert "[extractive] retrieve" in out and "total" in out
+
+
+def test_the_human_output_lists_removed_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    from ui.commands.ask import _print_answer
+
+    shown = SimpleNamespace(
+        text="白皮书中没有找到与该问题相关的内容。",
+        question=QUESTION,
+        standalone_question=QUESTION,
+        sentences=(),
+        citations=(),
+        removed_sentences=("模型有 10 亿个参数。",),
+        mode="local",
+        timings=SimpleNamespace(retrieve_ms=1.0, first_token_ms=None, total_ms=2.0),
+    )
+    _print_answer(shown)
+    out = capsys.readouterr().out
+    assert "✗ removed, not supported by the passages: 模型有 10 亿个参数。" in out
 
 
 # -- --history -------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ def _print_answer(answer: Any) -> None:
     for s in answer.sentences:
         if not s.supported:
             click.echo(click.style(f"⚠ unsupported: {s.text}", fg="yellow"))
+    for text in answer.removed_sentences:
+        click.echo(click.style(f"✗ removed, not supported by the passages: {text}", fg="yellow"))
     for c in answer.citations:
         click.echo(f"【{c.marker}】 {c.title} p.{c.page_label} · {c.section}")
         click.echo(click.style(f"     “{c.quote}”", dim=True))
