@@ -16,8 +16,8 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.citations import said_key
 from assistant.followup import RuleRewriter, asked_part, needs_context, referent
-from assistant.markers import citation_grammar
-from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text
+from assistant.markers import citation_grammar, translation_grammar
+from assistant.prompts import CONDENSE_PROMPT, answer_messages, history_text, translate_messages
 from assistant.types import GenerationRequest, Passage, QueryRewriter, Translator, Turn
 from ingest.text import detect_language
 
@@ -182,6 +182,27 @@ class ChatGenerator:
         model = self.chat_model.bind(grammar=grammar)
         pieces = (model | StrOutputParser()).stream(self._prompt(request, shown, texts))
         yield from until_repeated(pieces)
+
+    def translate(self, quotes: Sequence[str]) -> list[str]:
+        """English translations of Chinese ``quotes``, one per quote and in order ("" where
+        the model wrote none). With a grammar the model writes exactly one English sentence
+        per quote, the i-th ending with 【i】; the caller checks each against its quote."""
+        if not quotes:
+            return []
+        model: Any = self.chat_model
+        if getattr(self.chat_model, "accepts_grammar", False):
+            model = self.chat_model.bind(grammar=translation_grammar(len(quotes)))
+        text = "".join((model | StrOutputParser()).stream(translate_messages(quotes)))
+        found = {
+            int(m.group(2)): m.group(1).strip()
+            for m in re.finditer(r"([^【】]+?)\s*【(\d+)】[。.!?！？]?", text)
+        }
+        # The grammar lets "." run into a letter (43.25, U.S.); "responsibilities.Therefore"
+        # is two sentences run together: give them their space back.
+        return [
+            re.sub(r"(?<=[a-z]{2})\.(?=[A-Z][a-z])", ". ", found.get(i, ""))
+            for i in range(1, len(quotes) + 1)
+        ]
 
     def _complete(self, prompt: str, max_chars: int = 300) -> str:
         text = (self.chat_model | StrOutputParser()).invoke([HumanMessage(prompt)])

@@ -21,6 +21,9 @@ sampler cannot end a sentence without one, and cannot write a number that names 
   (16 s) instead of writing its 【n】;
 * the whole answer may instead be exactly one of the refusal sentences.
 
+:func:`translation_grammar` binds a translation of ``k`` quotes: exactly ``k`` English
+sentences, the i-th ending with 【i】, so translation i can be checked against quote i.
+
 Whether a cited sentence says what its passage says is the support checker's job; the grammar
 only makes sure there is a claim-to-passage link to check.
 """
@@ -31,7 +34,7 @@ from collections.abc import Iterable
 
 from assistant.types import REFUSAL, Language
 
-__all__ = ["MAX_MARKS", "citation_grammar"]
+__all__ = ["MAX_MARKS", "citation_grammar", "translation_grammar"]
 
 MAX_MARKS = 3
 _END = "。！？!?."
@@ -78,3 +81,24 @@ def citation_grammar(
             f'mark ::= "【" ({index}) "】"',
         ]
     )
+
+
+def translation_grammar(count: int) -> str:
+    """The GBNF grammar of ``count`` English sentences (no Chinese character, no bracket), the
+    i-th closed by 【i】 (see the module docstring).
+
+    Raises:
+        ValueError: With no sentence to translate.
+    """
+    if count < 1:
+        raise ValueError("a translation grammar needs at least one sentence")
+    never = _NEVER_IN_BODY + _CJK
+    rules = ["root ::= " + " gap ".join(f"t{i}" for i in range(1, count + 1))]
+    rules += [f't{i} ::= body (stop "【{i}】" | "【{i}】" stop?)' for i in range(1, count + 1)]
+    rules += [
+        'gap ::= " " | "\\n"',
+        "body ::= char+",
+        f'char ::= [^{never}] | "." [0-9A-Za-z]',
+        f"stop ::= [{_END}]",
+    ]
+    return "\n".join(rules)

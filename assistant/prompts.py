@@ -20,6 +20,13 @@ SYSTEM_PROMPT = (
     f"（英文问题回答：{REFUSAL['en']}）"
 )
 
+TRANSLATE_SYSTEM_PROMPT = (
+    "You translate sentences of a Chinese white paper into English for a reader who asked in "
+    "English. Translate each numbered sentence into one fluent English sentence, in order, "
+    "with every number, date, name and unit as the sentence gives it (convert 万/亿 amounts "
+    "exactly). Add nothing, explain nothing, and end each translation with its number in 【】."
+)
+
 CONDENSE_PROMPT = (
     "根据对话历史，把用户的最后一个问题改写成一个不依赖上下文、可以单独理解的完整问题。"
     "保持原问题的语言。只输出改写后的问题，不要回答它。\n\n对话历史：\n{history}\n\n最后一个问题：{question}\n\n改写后的问题："
@@ -72,3 +79,9 @@ def history_text(history: Sequence[Turn], max_turns: int = 4, max_chars: int = 3
 
 def history_messages(history: Sequence[Turn]) -> list[BaseMessage]:
     return [HumanMessage(t.content) if t.role == "user" else AIMessage(t.content) for t in history]
+
+
+def translate_messages(quotes: Sequence[str]) -> list[BaseMessage]:
+    """The translation prompt: the quotes numbered 【1】…【k】 in order."""
+    body = "\n".join(f"【{i}】{text}" for i, text in enumerate(quotes, start=1))
+    return [SystemMessage(TRANSLATE_SYSTEM_PROMPT), HumanMessage(body)]

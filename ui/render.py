@@ -179,22 +179,21 @@ def render_answer(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
                 f'<div class="wp-warning">⚠ {len(unsupported)} sentence(s) not supported by the '
                 "cited passages are marked · 标记的句子未得到引文支持</div>"
             )
+        if answer.removed_unsupported:
+            removed = "".join(
+                f'<li class="wp-removed">{esc(text)}</li>' for text in answer.removed_sentences
+            )
+            parts.append(
+                f'<details class="wp-warning"><summary>{answer.removed_unsupported} sentence(s) '
+                "the passages do not support were removed · 已删除未获支持的句子</summary>"
+                f"<ul>{removed}</ul></details>"
+            )
         if answer.fallback:
             parts.append(
                 '<div class="wp-notice">The model\'s answer was not supported by the passages: '
                 "these are the passages' own sentences · "
                 "模型的回答未获引文支持，以下为原文摘录</div>"
             )
-    if answer.removed_unsupported:
-        # Also under a refusal decided after generation: what the model wrote, marked.
-        removed = "".join(
-            f'<li class="wp-removed">{esc(text)}</li>' for text in answer.removed_sentences
-        )
-        parts.append(
-            f'<details class="wp-warning"><summary>{answer.removed_unsupported} sentence(s) '
-            "the passages do not support were removed · 已删除未获支持的句子</summary>"
-            f"<ul>{removed}</ul></details>"
-        )
     if answer.notice:
         parts.append(f'<div class="wp-notice">{esc(answer.notice)}</div>')
     parts.append(render_cards(answer, exchange_id, pages))

@@ -29,7 +29,6 @@ and :mod:`.pairs` (labelled pairs files).
 
 from assistant.support.alignment import clauses
 from assistant.support.checker import CheckerConfig, JudgeCheck, SupportChecker, verdicts
-from assistant.support.exact import unstated_numbers
 from assistant.support.pairs import PairsError, read_pairs
 from assistant.types import Verdict
 
@@ -41,6 +40,5 @@ __all__ = [
     "Verdict",
     "clauses",
     "read_pairs",
-    "unstated_numbers",
     "verdicts",
 ]

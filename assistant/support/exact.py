@@ -211,12 +211,6 @@ def _number_problems(sentence: str, passage: str) -> list[str]:
     return problems
 
 
-def unstated_numbers(sentence: str, text: str) -> list[str]:
-    """The numbers of ``sentence`` that ``text`` never states, read as the checker reads them
-    (a year, an amount with its multiplier and unit), each as "number N not in the passage"."""
-    return _number_problems(sentence, text)
-
-
 def _latin_terms(sentence: str, language: str) -> list[str]:
     words = [w.strip(".'’") for w in _LATIN_TERM.findall(sentence)]
     if language == "zh":

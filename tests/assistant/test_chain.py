@@ -3,6 +3,7 @@ refusals, validation, strict mode, judges, streaming and the LangChain Runnable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from langchain_core.runnables import Runnable
 from assistant.chain import (
     MAX_QUESTION_CHARS,
     MISSED_PARTS_LEAD_IN,
+    TRANSLATED_LEAD_IN,
     Assistant,
     Event,
     Final,
@@ -21,7 +23,6 @@ from assistant.chain import (
     Standalone,
     Token,
     clean_question,
-    invented_figures,
     nearest_sections,
     refusal_text,
 )
@@ -413,29 +414,37 @@ def test_when_nothing_the_model_wrote_survives_the_reader_gets_the_quotes(
     assert answer.to_json()["removed_sentences"] == ["月球是由奶酪构成的。"]
 
 
-def test_a_figure_no_passage_states_is_refused_rather_than_quoted_around(
+def test_an_english_reader_gets_the_fallback_quotes_translated_and_checked(
     make: AssistantMaker, index: Index
 ) -> None:
+    answer_reply = "The moon is made of cheese.【1】"
+    translations = (
+        "A GAN is made of a generator and a discriminator.【1】 "
+        "The discriminator was invented by the moon.【2】 "
+        "Diffusion models are cheap to train.【3】"
+    )
+    model = ScriptedChatModel(rules=[("You translate sentences", translations)])
+    model.replies.append(answer_reply)
+    # A visible rule for the checker: a claim about the moon, or a cheap training, is false.
+    judge = FakeJudge(lambda s, p: 0.0 if ("moon" in s or "cheap" in s) else 1.0)
     assistant = make(
         {
-            "fake": lambda: FakeGenerator("生成对抗网络有 1750 亿个参数【1】。"),
+            "local": lambda: ChatGenerator(model, mode="local"),
             "extractive": lambda: ExtractiveGenerator(index.embeddings),
-        }
+        },
+        judge=judge,
+        refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
     )
-    answer = assistant.ask("生成对抗网络有多少参数？")
-    assert answer.refused and answer.text.startswith(REFUSAL["zh"])
-    assert answer.fallback is None and answer.citations == ()
-    assert answer.removed_sentences == ("生成对抗网络有 1750 亿个参数。",)
-    assert answer.to_json()["removed_unsupported"] == 1
-
-
-def test_a_figure_the_question_states_is_not_counted_as_invented() -> None:
-    passage = make_passage(1, "生成对抗网络由生成器和判别器两部分组成。")
-    said = ["2014 年提出的生成对抗网络有 1750 亿个参数。"]
-    assert invented_figures(said, [passage], "2014 年提出的生成对抗网络有多少参数？") == [
-        "number 1750 亿 not in the passage"
-    ]
-    assert invented_figures(["生成对抗网络由两部分组成。"], [passage]) == []
+    answer = assistant.ask("What are generative adversarial networks built from?")
+    assert not answer.refused and answer.fallback and "translated" in answer.fallback
+    lead, body = answer.text.split("\n", 1)
+    assert lead == TRANSLATED_LEAD_IN
+    assert body.startswith("A GAN is made of a generator and a discriminator.【")
+    assert "moon" not in answer.text and not re.search(r"[\u4e00-\u9fff]", answer.text)
+    assert all(s.supported and s.markers for s in answer.sentences)
+    assert "The moon is made of cheese." in answer.removed_sentences
+    assert "The discriminator was invented by the moon." in answer.removed_sentences
+    assert answer.removed_unsupported == len(answer.removed_sentences)
 
 
 # -- strict mode and judges ------------------------------------------------------------------

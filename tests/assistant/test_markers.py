@@ -10,7 +10,7 @@ from pydantic import Field
 
 from assistant.fakes import ScriptedChatModel
 from assistant.generators import ChatGenerator, until_repeated
-from assistant.markers import MAX_MARKS, citation_grammar
+from assistant.markers import MAX_MARKS, citation_grammar, translation_grammar
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
 
@@ -58,6 +58,19 @@ def test_llama_cpp_parses_the_grammar() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
     llama_cpp.LlamaGrammar.from_string(citation_grammar([1, 2, 5]), verbose=False)
     llama_cpp.LlamaGrammar.from_string(citation_grammar([1], language="en"), verbose=False)
+    llama_cpp.LlamaGrammar.from_string(translation_grammar(3), verbose=False)
+
+
+def test_a_translation_is_one_english_sentence_per_quote_in_order() -> None:
+    grammar = translation_grammar(2).splitlines()
+    assert grammar[0] == "root ::= t1 gap t2"
+    assert grammar[1] == 't1 ::= body (stop "【1】" | "【1】" stop?)'
+    assert grammar[2] == 't2 ::= body (stop "【2】" | "【2】" stop?)'
+    char = next(line for line in grammar if line.startswith("char ::="))
+    assert "\\u4e00-\\u9fff" in char and "\\[\\]" in char
+    assert not any(text in "\n".join(grammar) for text in REFUSAL.values())
+    with pytest.raises(ValueError):
+        translation_grammar(0)
 
 
 def test_a_sentence_carries_at_most_three_markers() -> None:
@@ -170,3 +183,19 @@ def test_the_model_sees_only_the_selected_evidence_and_may_cite_only_its_passage
     "".join(generator.stream(request))
     (kwargs,) = model.seen
     assert kwargs["grammar"] == citation_grammar([2])
+
+
+def test_translate_returns_one_translation_per_quote_in_order() -> None:
+    reply = "GANs have a generator and a discriminator.【1】 The judge seeks differences【2】."
+    model = _GrammarModel(replies=[reply], seen=[])
+    quotes = ["生成对抗网络由生成器和判别器组成。", "判别器寻找不同。", "第三句。"]
+    got = ChatGenerator(model, mode="local").translate(quotes)
+    assert got == [
+        "GANs have a generator and a discriminator.",
+        "The judge seeks differences",
+        "",
+    ]
+    (kwargs,) = model.seen
+    assert kwargs["grammar"] == translation_grammar(3)
+    (prompt,) = model.prompt_texts()
+    assert "【1】生成对抗网络由生成器和判别器组成。\n【2】判别器寻找不同。\n【3】第三句。" in prompt

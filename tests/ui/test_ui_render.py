@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -216,22 +215,6 @@ def test_refusal_looks_like_one_and_lists_the_nearest_sections() -> None:
     assert 'class="wp-refusal"' in markup and "🚫 未找到答案" in markup
     assert "<li>三、治理</li><li>二、&lt;b&gt;技术&lt;/b&gt;</li>" in markup
     assert "wp-card" not in markup
-
-
-def test_a_refusal_after_generation_shows_what_the_model_wrote_marked_as_removed() -> None:
-    a = replace(
-        answer(
-            "白皮书中没有找到与该问题相关的内容。\n最接近的章节：二、技术",
-            refused=True,
-            nearest=("二、技术",),
-        ),
-        removed_unsupported=1,
-        removed_sentences=("模型有 <10 亿> 个参数。",),
-    )
-    markup = render.render_answer(a, "ex", no_pages)
-    assert 'class="wp-refusal"' in markup
-    assert '<li class="wp-removed">模型有 &lt;10 亿&gt; 个参数。</li>' in markup
-    assert "1 sentence(s) the passages do not support were removed" in markup
 
 
 def test_standalone_question_is_shown_when_it_differs() -> None:
