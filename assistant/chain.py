@@ -33,6 +33,7 @@ from assistant.terms import Term, held, library_terms
 from assistant.types import (
     REFUSAL,
     Answer,
+    AnswerSentence,
     GenerationRequest,
     Generator,
     Language,
@@ -55,6 +56,8 @@ MAX_QUESTION_CHARS = 1000
 MISSED_PARTS_LEAD_IN: dict[Language, str] = {"zh": "原文还写道：", "en": "The paper also says:"}
 #: Before the model's translations of a fallback's Chinese quotes (an English question).
 TRANSLATED_LEAD_IN = "Translated from the paper:"
+#: Before the quotes left untranslated (beyond ``MAX_TRANSLATED_QUOTES``, or failed the check).
+UNTRANSLATED_LEAD_IN = "And in the paper's Chinese:"
 #: Quotes translated at most: an English sentence per quote at ~15 tokens/s on 2 cores;
 #: three took 8–15 s more than the Chinese quotes on calib, two hold what those gained.
 MAX_TRANSLATED_QUOTES = 2
@@ -408,30 +411,42 @@ class Assistant:
         checker: SupportCheck,
     ) -> CheckedAnswer | None:
         """For a reader who asked in English, the Chinese quotes of a fallback translated by
-        the model (at most ``MAX_TRANSLATED_QUOTES``), each translation checked against its
-        passage like any model sentence (strict). None when the generator cannot translate,
-        the quotes are not Chinese, or no translation holds."""
+        the model (the first ``MAX_TRANSLATED_QUOTES``), each translation checked against its
+        own quote (strict); the quotes not translated follow in Chinese. None when the
+        generator cannot translate, the quotes are not Chinese, or no translation holds."""
         translate = getattr(generator, "translate", None)
         chinese = [s for s in quotes.sentences if s.markers and _IDEOGRAPH.search(s.text)]
         if translate is None or request.language != "en" or not chinese:
             return None
-        chinese = chinese[:MAX_TRANSLATED_QUOTES]
         kept: list[str] = []
         dropped: list[str] = []
-        for source, english in zip(chinese, translate([s.text for s in chinese]), strict=True):
+        untranslated: list[AnswerSentence] = chinese[MAX_TRANSLATED_QUOTES:]
+        chosen = chinese[:MAX_TRANSLATED_QUOTES]
+        for source, english in zip(chosen, translate([s.text for s in chosen]), strict=True):
             # Each translation must say what its own quote says (numbers, names, polarity,
             # then the model's yes/no across the languages), not just something in a passage.
             if english and checker.check(english, source.text).supported:
                 kept.append(f"{english}【{source.markers[0]}】")
-            elif english:
-                dropped.append(english)
+            else:
+                dropped += [english] if english else []
+                untranslated.append(source)
+        if not kept:
+            log.info("no translation of the quotes held; quoting them in Chinese")
+            return None
+        # Nothing the quotes said is lost: the rest follow in the paper's Chinese.
+        rest = [s for s in chinese if s in untranslated]
         translated = check_answer(
-            "\n".join([TRANSLATED_LEAD_IN, " ".join(kept)]),
-            request.passages,
-            checker,
-            strict=True,
+            f"{TRANSLATED_LEAD_IN}\n{' '.join(kept)}", request.passages, checker, strict=True
         )
-        log.info("translated %d quote(s); %d held", len(chinese), len(translated.sentences))
+        if rest and translated.sentences:
+            in_chinese = "".join(f"{s.text}【{s.markers[0]}】" for s in rest)
+            translated = join_checked(
+                translated,
+                check_answer(
+                    f"{UNTRANSLATED_LEAD_IN}\n{in_chinese}", request.passages, checker, strict=True
+                ),
+            )
+        log.info("translated %d quote(s): %d held", len(chosen), len(kept))
         if not translated.sentences:
             return None
         return replace(

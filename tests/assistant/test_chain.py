@@ -15,6 +15,7 @@ from assistant.chain import (
     MAX_QUESTION_CHARS,
     MISSED_PARTS_LEAD_IN,
     TRANSLATED_LEAD_IN,
+    UNTRANSLATED_LEAD_IN,
     Assistant,
     Event,
     Final,
@@ -437,10 +438,12 @@ def test_an_english_reader_gets_the_fallback_quotes_translated_and_checked(
     )
     answer = assistant.ask("What are generative adversarial networks built from?")
     assert not answer.refused and answer.fallback and "translated" in answer.fallback
-    lead, body = answer.text.split("\n", 1)
-    assert lead == TRANSLATED_LEAD_IN
-    assert body.startswith("A GAN is made of a generator and a discriminator.【")
-    assert "moon" not in answer.text and not re.search(r"[\u4e00-\u9fff]", answer.text)
+    lead, english, rest_lead, rest = answer.text.split("\n", 3)
+    assert lead == TRANSLATED_LEAD_IN and rest_lead == UNTRANSLATED_LEAD_IN
+    assert english.startswith("A GAN is made of a generator and a discriminator.【")
+    assert not re.search(r"[\u4e00-\u9fff]", english) and "moon" not in answer.text
+    # The quote whose translation failed is not lost: it follows in Chinese.
+    assert re.search(r"[\u4e00-\u9fff]", rest) and rest.endswith("】")
     assert all(s.supported and s.markers for s in answer.sentences)
     assert "The moon is made of cheese." in answer.removed_sentences
     assert "The discriminator was invented by the moon." in answer.removed_sentences
