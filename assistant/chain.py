@@ -420,7 +420,7 @@ class Assistant:
             return None
         kept: list[str] = []
         dropped: list[str] = []
-        untranslated: list[AnswerSentence] = chinese[MAX_TRANSLATED_QUOTES:]
+        rest: list[AnswerSentence] = []  # the quotes not translated, in their order
         chosen = chinese[:MAX_TRANSLATED_QUOTES]
         for source, english in zip(chosen, translate([s.text for s in chosen]), strict=True):
             # Each translation must say what its own quote says (numbers, names, polarity,
@@ -429,12 +429,12 @@ class Assistant:
                 kept.append(f"{english}【{source.markers[0]}】")
             else:
                 dropped += [english] if english else []
-                untranslated.append(source)
+                rest.append(source)
         if not kept:
             log.info("no translation of the quotes held; quoting them in Chinese")
             return None
         # Nothing the quotes said is lost: the rest follow in the paper's Chinese.
-        rest = [s for s in chinese if s in untranslated]
+        rest += chinese[MAX_TRANSLATED_QUOTES:]
         translated = check_answer(
             f"{TRANSLATED_LEAD_IN}\n{' '.join(kept)}", request.passages, checker, strict=True
         )

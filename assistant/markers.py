@@ -74,9 +74,7 @@ def citation_grammar(
             "answer ::= sentence (gap? sentence)*",
             'gap ::= " " | "\\n"',
             "sentence ::= body (stop marks | marks stop?)",
-            "body ::= char+",
-            f'char ::= [^{never}] | "." [0-9A-Za-z]',
-            f"stop ::= [{_END}]",
+            *_body_rules(never),
             "marks ::= mark" + " mark?" * (MAX_MARKS - 1),
             f'mark ::= "【" ({index}) "】"',
         ]
@@ -95,10 +93,15 @@ def translation_grammar(count: int) -> str:
     never = _NEVER_IN_BODY + _CJK
     rules = ["root ::= " + " gap ".join(f"t{i}" for i in range(1, count + 1))]
     rules += [f't{i} ::= body (stop "【{i}】" | "【{i}】" stop?)' for i in range(1, count + 1)]
-    rules += [
-        'gap ::= " " | "\\n"',
+    rules += ['gap ::= " " | "\\n"', *_body_rules(never)]
+    return "\n".join(rules)
+
+
+def _body_rules(never: str) -> list[str]:
+    """A sentence's text (no character of ``never``; a full stop only before a letter or a
+    digit) and the stop that may end it."""
+    return [
         "body ::= char+",
         f'char ::= [^{never}] | "." [0-9A-Za-z]',
         f"stop ::= [{_END}]",
     ]
-    return "\n".join(rules)
