@@ -209,17 +209,23 @@ class ExtractiveGenerator:
         *,
         max_sentences: int | None = None,
         max_chars: int | None = None,
+        meaning_margin: float | None = None,
     ) -> list[ScoredSentence]:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
         of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part.
-        ``max_sentences`` / ``max_chars`` override the quoting budget (a model's evidence)."""
+        ``max_sentences`` / ``max_chars`` override the quoting budget (a model's evidence);
+        ``meaning_margin`` replaces ``margin`` when the sentences are scored by meaning alone
+        (an English question over Chinese sentences, see ``rank``)."""
         max_sentences = max_sentences or self.max_sentences
         max_chars = max_chars or self.max_chars
         asked = self.question_terms(keywords_from or question, passages)
         ranked = self.rank(question, passages, keywords_from, asked)
         if not ranked:
             return []
+        margin = self.margin
+        if meaning_margin is not None and _by_meaning_alone(question, ranked[0].text, asked):
+            margin = meaning_margin
         terms = {t.text: t.weight for t in asked}
         total = sum(terms.values()) or 1.0
         w = self.semantic_weight
@@ -236,7 +242,7 @@ class ExtractiveGenerator:
             top = max(range(len(pool)), key=merits.__getitem__)
             pick, merit = pool[top], merits[top]
             pool.remove(pick)
-            if merit < best - self.margin:
+            if merit < best - margin:
                 break
             if used + len(pick.text) > max_chars or any(pick.text == c.text for c in chosen):
                 continue
@@ -270,6 +276,13 @@ class ExtractiveGenerator:
         yield lead_in(request.language, [s.text for s in chosen]) + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"
+
+
+def _by_meaning_alone(question: str, sentence: str, terms: Sequence[Term]) -> bool:
+    """Whether ``rank`` scored ``sentence`` by meaning alone (an English question without a
+    number, over a Chinese sentence)."""
+    numbers = any(ch.isdigit() for t in terms for ch in t.text)
+    return detect_language(question) == "en" and has_cjk(sentence) and not numbers
 
 
 def _whole_sentences(text: str, budget: int) -> str:

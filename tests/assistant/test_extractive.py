@@ -141,6 +141,22 @@ def test_the_best_sentence_is_chosen_and_the_margin_drops_weak_ones(
     assert chosen[0].offset == 900 + passages[0].text.index(PAINTING)
 
 
+def test_the_meaning_margin_applies_only_to_sentences_scored_by_meaning_alone(
+    passages: list[Passage],
+) -> None:
+    generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=4, margin=10.0)
+
+    def chosen(question: str) -> int:
+        return len(generator.select(question, passages, meaning_margin=0.0))
+
+    # An English question over Chinese sentences: meaning alone, so the meaning margin.
+    assert chosen("What are the stages of AIGC?") == 1
+    # A number in the question is matched as a term: the mixed score and its margin.
+    assert chosen("What was sold in 2018?") == 4
+    assert chosen("AIGC 的发展分为哪几个阶段？") == 4
+    assert len(generator.select("What are the stages of AIGC?", passages)) == 4
+
+
 def test_the_length_budget_and_sentence_cap(passages: list[Passage]) -> None:
     capped = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=2, margin=10.0)
     assert len(capped.select("AIGC", passages)) == 2

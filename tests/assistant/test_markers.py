@@ -9,7 +9,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from assistant.fakes import ScriptedChatModel
-from assistant.generators import ChatGenerator, until_repeated
+from assistant.generators import EVIDENCE_MEANING_MARGIN, ChatGenerator, until_repeated
 from assistant.markers import MAX_MARKS, citation_grammar, translation_grammar
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
@@ -183,6 +183,26 @@ def test_the_model_sees_only_the_selected_evidence_and_may_cite_only_its_passage
     "".join(generator.stream(request))
     (kwargs,) = model.seen
     assert kwargs["grammar"] == citation_grammar([2])
+
+
+def test_the_evidence_is_selected_with_the_meaning_margin() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Spy(_Selector):
+        def select(
+            self, question: str, passages: Any, keywords_from: Any = None, **kw: Any
+        ) -> list:
+            seen.append(kw)
+            return super().select(question, passages, keywords_from)
+
+    request = GenerationRequest("What is it?", "What is it?", "en", (_passage(1),))
+    model = _GrammarModel(replies=[], seen=[])
+    ChatGenerator(model, mode="local", excerpter=Spy("扩散"), evidence_chars=600).messages(request)
+    assert seen[-1]["meaning_margin"] == EVIDENCE_MEANING_MARGIN
+    ChatGenerator(
+        model, mode="local", excerpter=Spy("扩散"), evidence_chars=600, meaning_margin=None
+    ).messages(request)
+    assert seen[-1]["meaning_margin"] is None
 
 
 def test_translate_returns_one_translation_per_quote_in_order() -> None:
