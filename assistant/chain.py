@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
@@ -91,6 +91,16 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Status:
+    """What happens between the tokens and the checked answer: ``"checking"`` (each sentence
+    against its passage), ``"quoting"`` (nothing the model wrote held: the passages are
+    quoted instead, and the streamed text is not the answer) or ``"translating"`` (an
+    English reader's quotes are being translated, ~8-15 s on 2 cores)."""
+
+    stage: Literal["checking", "quoting", "translating"]
+
+
+@dataclass(frozen=True)
 class Final:
     """The checked answer; always the last event."""
 
@@ -98,7 +108,7 @@ class Final:
 
 
 #: One step of a streamed answer.
-Event = Standalone | Passages | Token | Final
+Event = Standalone | Passages | Token | Status | Final
 
 
 def clean_question(question: str) -> str:
@@ -347,6 +357,8 @@ class Assistant:
             pieces.append(piece)
             yield Token(piece)
         raw = "".join(pieces)
+        if mode != "extractive":
+            yield Status("checking")
 
         checker = self.checker_for(mode)
         if verify == "model":
@@ -360,10 +372,13 @@ class Assistant:
         if not checked.sentences and not refused and mode != "extractive" and self.can_quote:
             # Nothing the model wrote survived the check: the reader gets the quotes from the
             # same passages, never an uncited or empty answer.
+            yield Status("quoting")
             quotes = "".join(self.generator("extractive").stream(request))
             fallback_checked = check_answer(quotes, result.passages, self.judge, strict=True)
             if fallback_checked.sentences:
                 fallback = "the model's answer was not supported by the passages; quoting them"
+                if request.language == "en" and hasattr(generator, "translate"):
+                    yield Status("translating")
                 translated = self._translated_quotes(generator, request, fallback_checked, checker)
                 if translated is not None:
                     fallback += ", translated (each translation checked against its passage)"

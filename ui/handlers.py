@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.chain import Assistant, Final, Passages, Standalone, Token
+from assistant.chain import Assistant, Final, Passages, Standalone, Status, Token
 from assistant.types import Answer, Turn
 from ingest.errors import WhitepaperError
 from ui import render
@@ -102,6 +102,14 @@ def render_transcript(session: ChatSession, notice: str | None = None) -> str:
     )
 
 
+#: The live status line between the model's last token and the checked answer.
+STATUS_NOTES = {
+    "checking": "Checking each sentence against its passage… · 正在核对引用…",
+    "quoting": "The model's answer did not hold up; quoting the passages… · 改为引用原文…",
+    "translating": "Translating the quoted passages… · 正在翻译引用的原文…",
+}
+
+
 def stream_answer(
     assistant: Assistant,
     session: ChatSession,
@@ -139,6 +147,15 @@ def stream_answer(
                 status = f"Writing from {len(event.passages)} passages… · 正在作答…"
                 yield ChatView(
                     live=render.render_streaming(question, "", standalone=standalone, status=status)
+                )
+            elif isinstance(event, Status):
+                status = STATUS_NOTES[event.stage]
+                if event.stage != "checking":
+                    text = ""  # the model's text did not hold: not shown as if it were the answer
+                yield ChatView(
+                    live=render.render_streaming(
+                        question, text, standalone=standalone, status=status
+                    )
                 )
             elif isinstance(event, Token):
                 text += event.text

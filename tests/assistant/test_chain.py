@@ -22,6 +22,7 @@ from assistant.chain import (
     Passages,
     QuestionError,
     Standalone,
+    Status,
     Token,
     clean_question,
     nearest_sections,
@@ -229,8 +230,8 @@ def test_events_come_in_order_and_tokens_add_up_to_the_raw_answer(make: Assistan
     assistant = make({"fake": lambda: fake})
     evs = events(assistant, "生成对抗网络由什么组成？", GAN_HISTORY[:0])
     kinds = [type(e) for e in evs]
-    assert kinds[:2] == [Standalone, Passages] and kinds[-1] is Final
-    assert set(kinds[2:-1]) == {Token}
+    assert kinds[:2] == [Standalone, Passages] and kinds[-2:] == [Status, Final]
+    assert set(kinds[2:-2]) == {Token}
     assert "".join(e.text for e in evs if isinstance(e, Token)) == raw
     (request,) = fake.requests
     assert request.question == request.standalone_question == "生成对抗网络由什么组成？"
@@ -407,7 +408,10 @@ def test_when_nothing_the_model_wrote_survives_the_reader_gets_the_quotes(
             "extractive": lambda: ExtractiveGenerator(index.embeddings),
         }
     )
-    answer = assistant.ask("生成对抗网络由什么组成？")  # strict by default in a model mode
+    events = list(assistant.stream("生成对抗网络由什么组成？"))  # strict by default
+    answer = events[-1].answer
+    # The reader is told the streamed text will not be the answer, and why they wait.
+    assert [e.stage for e in events if isinstance(e, Status)] == ["checking", "quoting"]
     assert not answer.refused and answer.fallback
     assert answer.citations and all(s.supported and s.markers for s in answer.sentences)
     assert answer.removed_sentences == ("月球是由奶酪构成的。",)
@@ -436,7 +440,10 @@ def test_an_english_reader_gets_the_fallback_quotes_translated_and_checked(
         judge=judge,
         refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
     )
-    answer = assistant.ask("What are generative adversarial networks built from?")
+    events = list(assistant.stream("What are generative adversarial networks built from?"))
+    stages = [e.stage for e in events if isinstance(e, Status)]
+    assert stages == ["checking", "quoting", "translating"]
+    answer = events[-1].answer
     assert not answer.refused and answer.fallback and "translated" in answer.fallback
     lead, english, rest_lead, rest = answer.text.split("\n", 3)
     assert lead == TRANSLATED_LEAD_IN and rest_lead == UNTRANSLATED_LEAD_IN
@@ -451,6 +458,22 @@ def test_an_english_reader_gets_the_fallback_quotes_translated_and_checked(
 
 
 # -- strict mode and judges ------------------------------------------------------------------
+
+
+def test_only_a_model_answer_is_checked_after_its_tokens(
+    make: AssistantMaker, index: Index
+) -> None:
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator(f"{GAN_PARTS[:-1]}【1】。"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    model = list(assistant.stream("生成对抗网络由什么组成？", mode="fake"))
+    assert [e.stage for e in model if isinstance(e, Status)] == ["checking"]
+    assert model.index(Status("checking")) == len(model) - 2  # after the last token
+    quotes = list(assistant.stream("生成对抗网络由什么组成？", mode="extractive"))
+    assert not any(isinstance(e, Status) for e in quotes)
 
 
 def test_strict_mode_removes_unsupported_sentences(make: AssistantMaker) -> None:
@@ -548,7 +571,7 @@ def test_as_runnable_streams_events(make: AssistantMaker) -> None:
     assert isinstance(runnable, Runnable)
     history = [{"role": t.role, "content": t.content} for t in GAN_HISTORY]
     evs = list(runnable.stream({"question": "它有什么作用？", "history": history, "strict": True}))
-    assert all(isinstance(e, Standalone | Passages | Token | Final) for e in evs)
+    assert all(isinstance(e, Standalone | Passages | Token | Status | Final) for e in evs)
     assert [type(e) for e in evs[:2]] == [Standalone, Passages]
     answer = final(evs)
     assert (

@@ -177,6 +177,22 @@ def test_the_human_output_lists_removed_sentences(capsys: pytest.CaptureFixture[
     assert "✗ removed, not supported by the passages: 模型有 10 亿个参数。" in out
 
 
+def test_the_streamed_text_is_followed_by_a_note_when_it_is_not_the_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ui.commands.ask import _echo_status
+
+    _echo_status("checking")  # nothing to say: the checked answer follows at once
+    assert capsys.readouterr().out == ""
+    _echo_status("quoting")
+    _echo_status("translating")
+    out = capsys.readouterr().out
+    assert out == (
+        "\n(the model's answer did not hold up; quoting the passages…)"
+        "\n(translating the quoted passages…)"
+    )
+
+
 # -- --history -------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from assistant.retrieval import HybridSearcher
 from assistant.types import Generator
 from ingest.embeddings import HashingEmbeddings
 from ingest.index import Index
-from ui import handlers
+from ui import handlers, render
 from ui.feedback import FeedbackStore
 from ui.handlers import AskOptions, ChatSession, ChatView, Warmup, stream_answer
 from ui.settings import Settings
@@ -110,6 +110,34 @@ def test_views_clear_the_box_stream_the_text_then_move_the_answer_to_the_transcr
     assert last.answer is not None and last.answer["mode"] == "local"
     assert last.answer["unsupported"] == []
     assert last.answer["citations"][0]["marker"] == 1
+
+
+def test_a_model_answer_that_does_not_hold_is_not_left_on_screen_as_the_answer(
+    hash_home: Settings,
+) -> None:
+    embeddings = HashingEmbeddings()
+    index = Index(hash_home, embeddings)
+    try:
+        a = Assistant(
+            hash_home,
+            index,
+            HybridSearcher(index, embeddings, hash_home.retrieval),
+            FakeJudge(),
+            {
+                "extractive": lambda: ExtractiveGenerator(embeddings),
+                "local": lambda: FakeLocal("月球是由奶酪构成的【1】。"),
+            },
+            default_mode="local",
+        )
+        views = ask(a, "生成对抗网络由哪几部分组成？")
+    finally:
+        index.close()
+    notes = [render.esc(handlers.STATUS_NOTES[stage]) for stage in ("checking", "quoting")]
+    shown = [next(k for k, v in enumerate(views) if note in v.live) for note in notes]
+    assert shown[0] < shown[1]
+    assert "奶酪" in views[shown[0]].live  # the model's text while it is checked
+    assert all("奶酪" not in v.live for v in views[shown[1] :])  # gone once it failed
+    assert views[-1].answer is not None and views[-1].answer["citations"]
 
 
 def test_a_follow_up_shows_the_question_that_was_searched(assistant: Assistant) -> None:

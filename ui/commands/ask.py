@@ -106,7 +106,7 @@ def ask(
       whitepaper ask "What about its cost?" --history turns.json --json
       whitepaper ask "AIGC 面临哪些问题？" --mode extractive --strict
     """
-    from assistant.chain import Final, Token
+    from assistant.chain import Final, Status, Token
     from assistant.factory import build_assistant
 
     history = _load_history(history_file)
@@ -126,6 +126,8 @@ def ask(
             ):
                 click.echo(event.text, nl=False)
                 streamed = True
+            elif isinstance(event, Status) and streamed:
+                _echo_status(event.stage)
             elif isinstance(event, Final):
                 answer = event.answer
     assert answer is not None
@@ -152,7 +154,7 @@ def chat(settings: Settings, mode: str | None, strict: bool | None) -> None:
     Example:
       whitepaper chat --mode extractive
     """
-    from assistant.chain import Final, Token
+    from assistant.chain import Final, Status, Token
     from assistant.factory import build_assistant
     from assistant.types import Turn
 
@@ -176,6 +178,8 @@ def chat(settings: Settings, mode: str | None, strict: bool | None) -> None:
             for event in assistant.stream(question, history, mode=mode, strict=strict):
                 if isinstance(event, Token):
                     click.echo(event.text, nl=False)
+                elif isinstance(event, Status):
+                    _echo_status(event.stage)
                 elif isinstance(event, Final):
                     answer = event.answer
             click.echo()
@@ -186,3 +190,14 @@ def chat(settings: Settings, mode: str | None, strict: bool | None) -> None:
         click.echo(click.style("── checked ──", dim=True))
         _print_answer(answer)
         history += [Turn("user", question), Turn("assistant", answer.text)]
+
+
+def _echo_status(stage: str) -> None:
+    """A dim line when the streamed text is not going to be the answer (the stages a reader
+    would otherwise wait through in silence)."""
+    notes = {
+        "quoting": "(the model's answer did not hold up; quoting the passages…)",
+        "translating": "(translating the quoted passages…)",
+    }
+    if stage in notes:
+        click.echo("\n" + click.style(notes[stage], dim=True), nl=False)
