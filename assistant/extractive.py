@@ -209,21 +209,22 @@ class ExtractiveGenerator:
         *,
         max_sentences: int | None = None,
         max_chars: int | None = None,
+        margin: float | None = None,
         meaning_margin: float | None = None,
     ) -> list[ScoredSentence]:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
         of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part.
-        ``max_sentences`` / ``max_chars`` override the quoting budget (a model's evidence);
-        ``meaning_margin`` replaces ``margin`` when the sentences are scored by meaning alone
-        (an English question over Chinese sentences, see ``rank``)."""
+        ``max_sentences`` / ``max_chars`` / ``margin`` override the quoting budget (a model's
+        evidence); ``meaning_margin`` replaces the margin when the sentences are scored by
+        meaning alone (an English question over Chinese sentences, see ``rank``)."""
         max_sentences = max_sentences or self.max_sentences
         max_chars = max_chars or self.max_chars
         asked = self.question_terms(keywords_from or question, passages)
         ranked = self.rank(question, passages, keywords_from, asked)
         if not ranked:
             return []
-        margin = self.margin
+        margin = self.margin if margin is None else margin
         if meaning_margin is not None and _by_meaning_alone(question, ranked[0].text, asked):
             margin = meaning_margin
         terms = {t.text: t.weight for t in asked}

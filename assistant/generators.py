@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 #: best to the sixth sentence, against 0.16 for a Chinese question's mixed scores), so the
 #: quoting margin (0.1) let nearly every sentence in, up to the cap.
 EVIDENCE_MEANING_MARGIN: float | None = 0.03
+#: The selection margin of a model's evidence otherwise (None: the quoting margin, 0.1).
+EVIDENCE_MARGIN: float | None = 0.15
 
 _REFUSAL_HINTS = re.compile(
     r"没有找到|未找到|没有提及|未提及|没有提到|未提到|无法回答|不包含|没有相关|并未|资料中没有|"
@@ -121,6 +123,7 @@ class ChatGenerator:
         translator: Translator | None = None,
         evidence_chars: int | None = None,
         evidence_sentences: int = 6,
+        margin: float | None = EVIDENCE_MARGIN,
         meaning_margin: float | None = EVIDENCE_MEANING_MARGIN,
     ) -> None:
         self.mode = mode
@@ -128,6 +131,7 @@ class ChatGenerator:
         self.excerpter = excerpter
         self.evidence_chars = evidence_chars
         self.evidence_sentences = evidence_sentences
+        self.margin = margin
         self.meaning_margin = meaning_margin
         self.passage_budget = passage_budget
         self.rewriter: QueryRewriter = self
@@ -149,6 +153,7 @@ class ChatGenerator:
             asked_part(request.standalone_question),
             max_sentences=self.evidence_sentences,
             max_chars=self.evidence_chars,
+            margin=self.margin,
             meaning_margin=self.meaning_margin,
         )
         by_number: dict[int, list[EvidenceSentence]] = {}

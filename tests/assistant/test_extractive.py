@@ -155,6 +155,8 @@ def test_the_meaning_margin_applies_only_to_sentences_scored_by_meaning_alone(
     assert chosen("What was sold in 2018?") == 4
     assert chosen("AIGC 的发展分为哪几个阶段？") == 4
     assert len(generator.select("What are the stages of AIGC?", passages)) == 4
+    # A caller's margin (a model's evidence) replaces the quoting margin for every question.
+    assert len(generator.select("AIGC 的发展分为哪几个阶段？", passages, margin=0.0)) == 1
 
 
 def test_the_length_budget_and_sentence_cap(passages: list[Passage]) -> None:

@@ -9,7 +9,12 @@ from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from assistant.fakes import ScriptedChatModel
-from assistant.generators import EVIDENCE_MEANING_MARGIN, ChatGenerator, until_repeated
+from assistant.generators import (
+    EVIDENCE_MARGIN,
+    EVIDENCE_MEANING_MARGIN,
+    ChatGenerator,
+    until_repeated,
+)
 from assistant.markers import MAX_MARKS, citation_grammar, translation_grammar
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
@@ -199,6 +204,7 @@ def test_the_evidence_is_selected_with_the_meaning_margin() -> None:
     model = _GrammarModel(replies=[], seen=[])
     ChatGenerator(model, mode="local", excerpter=Spy("扩散"), evidence_chars=600).messages(request)
     assert seen[-1]["meaning_margin"] == EVIDENCE_MEANING_MARGIN
+    assert seen[-1]["margin"] == EVIDENCE_MARGIN
     ChatGenerator(
         model, mode="local", excerpter=Spy("扩散"), evidence_chars=600, meaning_margin=None
     ).messages(request)
