@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,25 +51,27 @@ class FakeLocal(FakeGenerator):
         self.chat_model = FakeChatModel()
 
 
-@pytest.fixture(scope="module")
-def assistant(hash_home: Settings) -> Iterator[Assistant]:
+@contextmanager
+def local_assistant(settings: Settings, answer: str) -> Iterator[Assistant]:
+    """An assistant over the hashed test library whose local model writes ``answer``."""
     embeddings = HashingEmbeddings()
-    index = Index(hash_home, embeddings)
-    local = FakeLocal(SCRIPTED)
+    index = Index(settings, embeddings)
+    local = FakeLocal(answer)
     factories: dict[str, Any] = {
         "extractive": lambda: ExtractiveGenerator(embeddings),
         "local": lambda: local,
     }
-    a = Assistant(
-        hash_home,
-        index,
-        HybridSearcher(index, embeddings, hash_home.retrieval),
-        FakeJudge(),
-        factories,
-        default_mode="local",
-    )
-    yield a
-    index.close()
+    searcher = HybridSearcher(index, embeddings, settings.retrieval)
+    try:
+        yield Assistant(settings, index, searcher, FakeJudge(), factories, default_mode="local")
+    finally:
+        index.close()
+
+
+@pytest.fixture(scope="module")
+def assistant(hash_home: Settings) -> Iterator[Assistant]:
+    with local_assistant(hash_home, SCRIPTED) as a:
+        yield a
 
 
 @pytest.fixture(autouse=True)
@@ -115,23 +118,8 @@ def test_views_clear_the_box_stream_the_text_then_move_the_answer_to_the_transcr
 def test_a_model_answer_that_does_not_hold_is_not_left_on_screen_as_the_answer(
     hash_home: Settings,
 ) -> None:
-    embeddings = HashingEmbeddings()
-    index = Index(hash_home, embeddings)
-    try:
-        a = Assistant(
-            hash_home,
-            index,
-            HybridSearcher(index, embeddings, hash_home.retrieval),
-            FakeJudge(),
-            {
-                "extractive": lambda: ExtractiveGenerator(embeddings),
-                "local": lambda: FakeLocal("月球是由奶酪构成的【1】。"),
-            },
-            default_mode="local",
-        )
+    with local_assistant(hash_home, "月球是由奶酪构成的【1】。") as a:
         views = ask(a, "生成对抗网络由哪几部分组成？")
-    finally:
-        index.close()
     notes = [render.esc(handlers.STATUS_NOTES[stage]) for stage in ("checking", "quoting")]
     shown = [next(k for k, v in enumerate(views) if note in v.live) for note in notes]
     assert shown[0] < shown[1]
