@@ -111,6 +111,13 @@ class Final:
 Event = Standalone | Passages | Token | Status | Final
 
 
+def _translator(
+    generator: Generator, request: GenerationRequest
+) -> Callable[[list[str]], list[str]] | None:
+    """The generator's ``translate`` when the reader asked in English and it has one."""
+    return getattr(generator, "translate", None) if request.language == "en" else None
+
+
 def clean_question(question: str) -> str:
     """Strip control characters; refuse empty, word-less or over-long questions clearly."""
     text = _CONTROL.sub(" ", question or "").strip()
@@ -377,7 +384,7 @@ class Assistant:
             fallback_checked = check_answer(quotes, result.passages, self.judge, strict=True)
             if fallback_checked.sentences:
                 fallback = "the model's answer was not supported by the passages; quoting them"
-                if request.language == "en" and hasattr(generator, "translate"):
+                if _translator(generator, request) is not None:
                     yield Status("translating")
                 translated = self._translated_quotes(generator, request, fallback_checked, checker)
                 if translated is not None:
@@ -429,9 +436,9 @@ class Assistant:
         the model (the first ``MAX_TRANSLATED_QUOTES``), each translation checked against its
         own quote (strict); the quotes not translated follow in Chinese. None when the
         generator cannot translate, the quotes are not Chinese, or no translation holds."""
-        translate = getattr(generator, "translate", None)
+        translate = _translator(generator, request)
         chinese = [s for s in quotes.sentences if s.markers and _IDEOGRAPH.search(s.text)]
-        if translate is None or request.language != "en" or not chinese:
+        if translate is None or not chinese:
             return None
         kept: list[str] = []
         dropped: list[str] = []

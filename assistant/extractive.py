@@ -41,6 +41,7 @@ class ScoredSentence:
     score: float
     similarity: float = 0.0
     terms: frozenset[str] = frozenset()  # the question's content terms it holds
+    by_meaning: bool = False  # scored by meaning alone (an English question, a Chinese sentence)
 
 
 def lead_in(language: Language, quotes: Sequence[str]) -> str:
@@ -195,7 +196,13 @@ class ExtractiveGenerator:
             score = float(sim) if only_meaning else w * float(sim) + (1 - w) * cover
             scored.append(
                 ScoredSentence(
-                    passage, text, offset, score, float(sim), frozenset(held(terms, text))
+                    passage,
+                    text,
+                    offset,
+                    score,
+                    float(sim),
+                    frozenset(held(terms, text)),
+                    only_meaning,
                 )
             )
         scored.sort(key=lambda s: -s.score)
@@ -225,7 +232,7 @@ class ExtractiveGenerator:
         if not ranked:
             return []
         margin = self.margin if margin is None else margin
-        if meaning_margin is not None and _by_meaning_alone(question, ranked[0].text, asked):
+        if meaning_margin is not None and ranked[0].by_meaning:
             margin = meaning_margin
         terms = {t.text: t.weight for t in asked}
         total = sum(terms.values()) or 1.0
@@ -277,13 +284,6 @@ class ExtractiveGenerator:
         yield lead_in(request.language, [s.text for s in chosen]) + "\n"
         for sentence in chosen:
             yield f"{sentence.text}【{sentence.passage.number}】"
-
-
-def _by_meaning_alone(question: str, sentence: str, terms: Sequence[Term]) -> bool:
-    """Whether ``rank`` scored ``sentence`` by meaning alone (an English question without a
-    number, over a Chinese sentence)."""
-    numbers = any(ch.isdigit() for t in terms for ch in t.text)
-    return detect_language(question) == "en" and has_cjk(sentence) and not numbers
 
 
 def _whole_sentences(text: str, budget: int) -> str:
