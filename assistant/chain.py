@@ -396,6 +396,15 @@ class Assistant:
                     + fallback_checked.removed_unsupported,
                     removed=checked.removed + fallback_checked.removed,
                 )
+        if fallback is None and not refused and _only_values(checked, request, generator):
+            # An English reader got values without words ("43.25【1】"): the unit the model would
+            # copy is Chinese (43.25 万美元), so the bare value misleads. The sentences its
+            # markers name, translated and each checked against its own, say it whole.
+            yield Status("translating")
+            translated = self._translated_quotes(generator, request, _cited(checked), checker)
+            if translated is not None:
+                fallback = "the model gave values without words; the sentences it cited, translated"
+                checked = translated
         if fallback is None and not refused and checked.sentences and mode != "extractive":
             checked = self._quote_missed_parts(request, checked)
         if refused or not checked.sentences:
@@ -433,17 +442,18 @@ class Assistant:
         checker: SupportCheck,
     ) -> CheckedAnswer | None:
         """For a reader who asked in English, the Chinese quotes of a fallback translated by
-        the model (the first ``MAX_TRANSLATED_QUOTES``), each translation checked against its
-        own quote (strict); the quotes not translated follow in Chinese. None when the
-        generator cannot translate, the quotes are not Chinese, or no translation holds."""
+        the model (the ``MAX_TRANSLATED_QUOTES`` closest to the question), each translation
+        checked against its own quote (strict); the quotes not translated follow in Chinese.
+        None when the generator cannot translate, the quotes are not Chinese, or no
+        translation holds."""
         translate = _translator(generator, request)
         chinese = [s for s in quotes.sentences if s.markers and _IDEOGRAPH.search(s.text)]
         if translate is None or not chinese:
             return None
         kept: list[str] = []
         dropped: list[str] = []
-        rest: list[AnswerSentence] = []  # the quotes not translated, in their order
-        chosen = chinese[:MAX_TRANSLATED_QUOTES]
+        chosen = self._closest(request, chinese, MAX_TRANSLATED_QUOTES)
+        rest = [s for s in chinese if s not in chosen]  # not translated, in their order
         for source, english in zip(chosen, translate([s.text for s in chosen]), strict=True):
             # Each translation must say what its own quote says (numbers, names, polarity,
             # then the model's yes/no across the languages), not just something in a passage.
@@ -455,8 +465,8 @@ class Assistant:
         if not kept:
             log.info("no translation of the quotes held; quoting them in Chinese")
             return None
-        # Nothing the quotes said is lost: the rest follow in the paper's Chinese.
-        rest += chinese[MAX_TRANSLATED_QUOTES:]
+        # Nothing the quotes said is lost: the rest follow in the paper's Chinese (in order).
+        rest.sort(key=chinese.index)
         translated = check_answer(
             f"{TRANSLATED_LEAD_IN}\n{' '.join(kept)}", request.passages, checker, strict=True
         )
@@ -476,6 +486,19 @@ class Assistant:
             removed_unsupported=translated.removed_unsupported + len(dropped),
             removed=translated.removed + tuple(dropped),
         )
+
+    def _closest(
+        self, request: GenerationRequest, quotes: list[AnswerSentence], k: int
+    ) -> list[AnswerSentence]:
+        """The ``k`` of ``quotes`` the quoting selector scores closest to the question, in
+        their order (the first ``k`` without a selector)."""
+        rank = getattr(self.generator("extractive"), "rank", None) if self.can_quote else None
+        if rank is None or len(quotes) <= k:
+            return quotes[:k]
+        question = request.standalone_question
+        scores = {s.text: s.score for s in rank(question, request.passages, asked_part(question))}
+        best = sorted(quotes, key=lambda q: -scores.get(q.text, float("-inf")))[:k]
+        return [q for q in quotes if q in best]
 
     def _quote_missed_parts(
         self, request: GenerationRequest, checked: CheckedAnswer
@@ -597,6 +620,25 @@ class Assistant:
 
 
 _IDEOGRAPH = re.compile(f"[{IDEOGRAPH_SPAN}]")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _only_values(checked: CheckedAnswer, request: GenerationRequest, generator: Generator) -> bool:
+    """Whether an answer for an English reader, from a generator that translates, holds no
+    English word at all (only numbers, symbols and markers)."""
+    return (
+        bool(checked.sentences)
+        and _translator(generator, request) is not None
+        and not any(_WORD.search(s.text) for s in checked.sentences)
+    )
+
+
+def _cited(checked: CheckedAnswer) -> CheckedAnswer:
+    """The passage sentences an answer's citations quote, one per citation, as quotes."""
+    seen: dict[tuple[int, str], AnswerSentence] = {}
+    for c in checked.citations:
+        seen.setdefault((c.marker, c.quote), AnswerSentence(c.quote, (c.marker,), True, 1.0))
+    return replace(checked, sentences=tuple(seen.values()), removed_unsupported=0, removed=())
 
 
 def _held_terms(terms: frozenset[str], text: str) -> set[str]:

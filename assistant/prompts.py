@@ -3,10 +3,13 @@ model reuses its KV state across questions; passages are data inside tags, never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from assistant.support.exact import MYRIAD_AMOUNT, myriad_value
 from assistant.types import REFUSAL, GenerationRequest, Passage, Turn
 
 SYSTEM_PROMPT = (
@@ -81,7 +84,29 @@ def history_messages(history: Sequence[Turn]) -> list[BaseMessage]:
     return [HumanMessage(t.content) if t.role == "user" else AIMessage(t.content) for t in history]
 
 
+def western_amounts(text: str) -> str:
+    """``text`` with its amounts in 万 / 亿 / 万亿 written the Western way ("43.25 万美元" ->
+    "432,500 美元", "7.38 亿" -> "738 million"): a small model translating "43.25 万" was
+    seen to write "43.25 million". The support checker reads both forms as the same number."""
+
+    def western(match: re.Match[str]) -> str:
+        value = myriad_value(match)
+        for size, name in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+            if value >= size:
+                return f"{_plain(value / size)} {name} "
+        return f"{value:,.0f} " if value == value.to_integral_value() else f"{value:,f} "
+
+    return MYRIAD_AMOUNT.sub(western, text)
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent: 738, 1.2."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def translate_messages(quotes: Sequence[str]) -> list[BaseMessage]:
-    """The translation prompt: the quotes numbered 【1】…【k】 in order."""
-    body = "\n".join(f"【{i}】{text}" for i, text in enumerate(quotes, start=1))
+    """The translation prompt: the quotes numbered 【1】…【k】 in order, their amounts in
+    万 / 亿 written the Western way (``western_amounts``)."""
+    body = "\n".join(f"【{i}】{western_amounts(text)}" for i, text in enumerate(quotes, start=1))
     return [SystemMessage(TRANSLATE_SYSTEM_PROMPT), HumanMessage(body)]

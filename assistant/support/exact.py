@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from assistant.support.text import _CJK_RUN, _CONTENT, _names, _normal
 
@@ -29,6 +30,7 @@ _MULTIPLIER = {
     "billion": 1e9,
     "trillion": 1e12,
 }
+_MYRIADS = {"万": 10**4, "亿": 10**8, "万亿": 10**12}
 #: Units whose number must match with the same unit (a date part, a share).
 _STRICT_UNIT = {
     "年": "year",
@@ -265,7 +267,27 @@ def _term_problems(
 
 
 def _normal_unit(text: str) -> str:
-    return re.sub(r"(?<=\d),(?=\d{3})", "", _normal(text))
+    """``text`` normalised for the anchor search: thousands separators dropped, and an amount
+    in 万 / 亿 followed by its digits, so that "43.25 万" holds the anchor 432500 of a
+    translation that wrote the amount the Western way."""
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", _normal(text))
+    return MYRIAD_AMOUNT.sub(_with_digits, text)
+
+
+#: A number counted in the Chinese myriads: 43.25 万 (432,500), 7.38 亿 (738 million).
+MYRIAD_AMOUNT = re.compile(r"(?<![\d.,])(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
+
+
+def myriad_value(match: re.Match[str]) -> Decimal:
+    """The exact value of a ``MYRIAD_AMOUNT`` match."""
+    return Decimal(match.group(1)) * _MYRIADS[match.group(2)]
+
+
+def _with_digits(match: re.Match[str]) -> str:
+    value = myriad_value(match)
+    if value != value.to_integral_value():
+        return match.group(0)
+    return f"{match.group(0)}〔{int(value)}〕"
 
 
 def _anchors(

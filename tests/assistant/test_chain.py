@@ -34,7 +34,7 @@ from assistant.fakes import FakeGenerator, FakeJudge, ScriptedChatModel, make_pa
 from assistant.generators import ChatGenerator, looks_like_refusal
 from assistant.prompts import SYSTEM_PROMPT, answer_messages, format_passages, history_text
 from assistant.retrieval import HybridSearcher, RetrievalResult
-from assistant.types import REFUSAL, Answer, GenerationRequest, Generator, Turn
+from assistant.types import REFUSAL, Answer, AnswerSentence, GenerationRequest, Generator, Turn
 from ingest.embeddings import HashingEmbeddings
 from ingest.errors import ModelUnavailable
 from ingest.index import Index
@@ -455,6 +455,67 @@ def test_an_english_reader_gets_the_fallback_quotes_translated_and_checked(
     assert "The moon is made of cheese." in answer.removed_sentences
     assert "The discriminator was invented by the moon." in answer.removed_sentences
     assert answer.removed_unsupported == len(answer.removed_sentences)
+
+
+def test_an_english_reader_given_only_a_value_gets_the_cited_sentence_translated(
+    make: AssistantMaker, index: Index
+) -> None:
+    translation = "In 2014, a new game-learning paradigm was proposed with GANs.【1】"
+    model = ScriptedChatModel(rules=[("You translate sentences", translation)])
+    model.replies.append("2014【1】")  # a value and its marker, no English word
+    assistant = make(
+        {
+            "local": lambda: ChatGenerator(model, mode="local"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        },
+        judge=FakeJudge(lambda s, p: 1.0 if "2014" in p else 0.0),
+        refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
+    )
+    events = list(assistant.stream("In which year were generative adversarial networks proposed?"))
+    answer = events[-1].answer
+    assert [e.stage for e in events if isinstance(e, Status)] == ["checking", "translating"]
+    assert not answer.refused and answer.fallback and "translated" in answer.fallback
+    assert (
+        answer.text
+        == f"{TRANSLATED_LEAD_IN}\nIn 2014, a new game-learning paradigm was proposed with GANs.【1】"
+    )
+    # The model was asked to translate exactly the sentence its marker named.
+    (translate_prompt,) = [t for t in model.prompt_texts() if "You translate sentences" in t]
+    assert "【1】2014 年，一种新的博弈学习范式伴随着生成对抗网络[3]被提出。" in translate_prompt
+    assert answer.removed_sentences == ()
+
+
+def test_an_english_answer_in_words_is_not_translated(make: AssistantMaker, index: Index) -> None:
+    model = ScriptedChatModel(replies=["GANs were proposed in 2014.【1】"])
+    assistant = make(
+        {
+            "local": lambda: ChatGenerator(model, mode="local"),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        },
+        judge=FakeJudge(lambda s, p: 1.0),
+        refusal_thresholds={"hash:64": {"zh": -1.0, "en": -1.0}},
+    )
+    answer = assistant.ask("In which year were generative adversarial networks proposed?")
+    assert answer.text.startswith("GANs were proposed in 2014.【1】") and answer.fallback is None
+    assert not any("You translate sentences" in t for t in model.prompt_texts())
+
+
+def test_the_fallback_translates_the_quotes_closest_to_the_question(
+    make: AssistantMaker, index: Index
+) -> None:
+    assistant = make({"extractive": lambda: ExtractiveGenerator(index.embeddings)})
+    quoter = assistant.generator("extractive")
+    question = "生成对抗网络由什么组成？"
+    passages = assistant.searcher.search(question).passages
+    request = GenerationRequest(question, question, "zh", passages)
+    ranked = quoter.rank(question, passages)  # type: ignore[attr-defined]
+    in_order = sorted(ranked, key=lambda s: (s.passage.number, s.offset))
+    quotes = [AnswerSentence(s.text, (s.passage.number,), True, 1.0) for s in in_order]
+    assert quotes[0].text != GAN_PARTS  # the answering sentence is not the first in order
+    (closest,) = assistant._closest(request, quotes, 1)
+    assert closest.text == GAN_PARTS
+    two = assistant._closest(request, quotes, 2)
+    assert len(two) == 2 and two == [q for q in quotes if q in two]  # kept in their order
 
 
 # -- strict mode and judges ------------------------------------------------------------------

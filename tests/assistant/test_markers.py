@@ -16,6 +16,7 @@ from assistant.generators import (
     until_repeated,
 )
 from assistant.markers import MAX_MARKS, citation_grammar, translation_grammar
+from assistant.prompts import translate_messages, western_amounts
 from assistant.types import REFUSAL, GenerationRequest, Passage
 
 
@@ -76,6 +77,14 @@ def test_a_translation_is_one_english_sentence_per_quote_in_order() -> None:
     assert not any(text in "\n".join(grammar) for text in REFUSAL.values())
     with pytest.raises(ValueError):
         translation_grammar(0)
+
+
+def test_the_translator_reads_amounts_in_myriads_written_the_western_way() -> None:
+    assert western_amounts("以 43.25 万美元成交") == "以 432,500 美元成交"
+    assert western_amounts("浏览量超过 7.38 亿。") == "浏览量超过 738 million 。"
+    assert western_amounts("1.2 万亿元、0.5 万次、一万个") == "1.2 trillion 元、5,000 次、一万个"
+    (_, human) = translate_messages(["以 43.25 万美元成交。"])
+    assert "432,500 美元" in str(human.content) and "万" not in str(human.content)
 
 
 def test_a_sentence_carries_at_most_three_markers() -> None:

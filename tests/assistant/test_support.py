@@ -122,6 +122,17 @@ def test_english_numbers_are_checked_against_chinese_dates(checker: SupportCheck
     assert not verdict.supported and verdict.layer == "terms"
 
 
+def test_an_amount_in_myriads_is_found_written_the_western_way(checker: SupportChecker) -> None:
+    passage = "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交，成为首个出售的人工智能艺术品。"
+    right = checker.check("In 2018, an AI painting sold at Christie's for $432,500.", passage)
+    # The amount and the name are anchored in the one sentence that holds them (whether the
+    # hashing embedder then aligns the English clause is another layer's question).
+    assert not any("different passage sentences" in r for r in right.reasons)
+    # The same digits are not a licence for another amount: 43.25 million is not 43.25 万.
+    wrong = checker.check("In 2018, an AI painting sold at Christie's for $4,325,000.", passage)
+    assert not wrong.supported
+
+
 def test_hours_are_hours_in_either_language() -> None:
     """ "9 个小时" is nine hours (the unit is 个小时, not the counter 个): seen rejecting a
     correct English answer about virtual hosts streaming for nine hours."""
