@@ -31,6 +31,8 @@ from assistant.sufficiency import Sufficiency, SufficiencyChecker
 from assistant.support import JudgeCheck
 from assistant.terms import Term, held, library_terms
 from assistant.types import (
+    FALLBACK_UNSUPPORTED,
+    FALLBACK_VALUES,
     REFUSAL,
     Answer,
     AnswerSentence,
@@ -383,7 +385,7 @@ class Assistant:
             quotes = "".join(self.generator("extractive").stream(request))
             fallback_checked = check_answer(quotes, result.passages, self.judge, strict=True)
             if fallback_checked.sentences:
-                fallback = "the model's answer was not supported by the passages; quoting them"
+                fallback = FALLBACK_UNSUPPORTED
                 if _translator(generator, request) is not None:
                     yield Status("translating")
                 translated = self._translated_quotes(generator, request, fallback_checked, checker)
@@ -403,7 +405,7 @@ class Assistant:
             yield Status("translating")
             translated = self._translated_quotes(generator, request, _cited(checked), checker)
             if translated is not None:
-                fallback = "the model gave values without words; the sentences it cited, translated"
+                fallback = FALLBACK_VALUES
                 checked = translated
         if fallback is None and not refused and checked.sentences and mode != "extractive":
             checked = self._quote_missed_parts(request, checked)

@@ -18,6 +18,10 @@ REFUSAL: dict[Language, str] = {
     "zh": "白皮书中没有找到与该问题相关的内容。",
     "en": "The white paper does not cover this question.",
 }
+#: Why an answer is the passages' own sentences instead of the model's (``Answer.fallback``):
+#: nothing the model wrote held, or (an English question) it wrote values without words.
+FALLBACK_UNSUPPORTED = "the model's answer was not supported by the passages; quoting them"
+FALLBACK_VALUES = "the model gave values without words; the sentences it cited, translated"
 #: The extractive answer's first line, by language (not a claim; dropped from a history gist).
 LEAD_IN: dict[Language, str] = {"zh": "根据白皮书：", "en": "According to the white paper:"}
 
@@ -206,8 +210,10 @@ class Answer:
     removed_unsupported: int = 0
     #: The sentences strict checking removed (shown to the reader, marked, never as fact).
     removed_sentences: tuple[str, ...] = ()
-    #: Set when the model's answer had nothing the checker accepted and the reader gets the
-    #: extractive answer built from the same passages instead.
+    #: Set when the reader gets the passages' own sentences instead of the model's answer:
+    #: it had nothing the checker accepted (``FALLBACK_UNSUPPORTED``, the extractive answer
+    #: from the same passages) or, for an English question, only values
+    #: (``FALLBACK_VALUES``, the sentences it cited, translated).
     fallback: str | None = None
     #: How far the evidence cleared the refusal threshold before generation (the calibrated
     #: sufficiency score minus the threshold; negative when refused there), when one was cut.

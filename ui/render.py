@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 
-from assistant.types import Answer, Citation, Passage
+from assistant.types import FALLBACK_VALUES, Answer, Citation, Passage
 from ingest.index import DocumentRecord
 
 #: ``(label, text, footnotes)`` of one stored page, as ``Index.page_text`` returns it.
@@ -188,7 +188,12 @@ def render_answer(answer: Answer, exchange_id: str, pages: PageLookup) -> str:
                 "the passages do not support were removed · 已删除未获支持的句子</summary>"
                 f"<ul>{removed}</ul></details>"
             )
-        if answer.fallback:
+        if answer.fallback and answer.fallback.startswith(FALLBACK_VALUES):
+            parts.append(
+                '<div class="wp-notice">The model gave only values: these are the sentences it '
+                "cited, translated · 模型只给出了数值，以下为其所引原文的译文</div>"
+            )
+        elif answer.fallback:
             parts.append(
                 '<div class="wp-notice">The model\'s answer was not supported by the passages: '
                 "these are the passages' own sentences · "

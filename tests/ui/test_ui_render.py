@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.fakes import make_passage
-from assistant.types import Answer, AnswerSentence, Citation, Passage, Timings
+from assistant.types import (
+    FALLBACK_UNSUPPORTED,
+    FALLBACK_VALUES,
+    Answer,
+    AnswerSentence,
+    Citation,
+    Passage,
+    Timings,
+)
 from ingest.index import DocumentRecord
 from ui import render
 
@@ -121,6 +130,19 @@ def test_unsupported_sentences_are_marked_and_counted() -> None:
     assert '<mark class="wp-unsupported" title="Not supported' in markup
     assert re.search(r'wp-unsupported"[^>]*>AIGC 于 2030 年取代人类作者。</mark>', markup)
     assert "1 sentence(s) not supported" in markup
+
+
+def test_a_fallback_says_why_the_reader_gets_the_passages_sentences() -> None:
+    p = make_passage(1, STAGES)
+    base = answer(f"{STAGES}【1】", passages=(p,), citations=(citation(p, STAGES),))
+    notes = {
+        reason: visible_text(render.render_answer(replace(base, fallback=reason), "ex1", no_pages))
+        for reason in (FALLBACK_UNSUPPORTED + ", translated", FALLBACK_VALUES, None)
+    }
+    assert "not supported by the passages" in notes[FALLBACK_UNSUPPORTED + ", translated"]
+    assert "gave only values" in notes[FALLBACK_VALUES]
+    assert "not supported" not in notes[FALLBACK_VALUES]
+    assert "gave only values" not in notes[None] and "not supported" not in notes[None]
 
 
 def test_card_shows_document_page_section_and_the_quote_highlighted() -> None:
