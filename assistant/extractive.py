@@ -14,7 +14,15 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.followup import RuleRewriter, asked_part
-from assistant.terms import CorpusTerms, Term, TermStatistics, coverage, held, question_terms
+from assistant.terms import (
+    CorpusTerms,
+    Term,
+    TermStatistics,
+    coverage,
+    held,
+    question_terms,
+    without_document_reference,
+)
 from assistant.types import (
     LEAD_IN,
     GenerationRequest,
@@ -146,7 +154,8 @@ class ExtractiveGenerator:
         candidates = self._candidates(passages)
         if not candidates:
             return []
-        query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
+        query = without_document_reference(question)
+        query_vec = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         return [float(x) for x in self.vectors.get([c[1] for c in candidates]) @ query_vec]
 
     def sentences(self, passages: Sequence[Passage]) -> list[str]:
@@ -178,7 +187,10 @@ class ExtractiveGenerator:
         candidates = self._candidates(passages)
         if not candidates:
             return []
-        query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
+        # The question's meaning without "according to the white paper": otherwise the
+        # document's sentences about itself rank high for every question that names it.
+        query = without_document_reference(question)
+        query_vec = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
         if terms is None:
             terms = self.question_terms(keywords_from or question, passages)

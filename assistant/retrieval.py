@@ -19,6 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.settings import RetrievalSettings
+from assistant.terms import without_document_reference
 from assistant.types import Passage
 from ingest.environment import prepare_environment
 from ingest.index import Index
@@ -147,9 +148,12 @@ class HybridSearcher:
     ) -> RetrievalResult:
         s = self.settings
         top_k = top_k or s.top_k
-        vector = self.embeddings.embed_query(query)
+        # Searched without "according to the white paper": those words match the document's
+        # preface and its sentences about itself, not what the question asks.
+        vector = self.embeddings.embed_query(without_document_reference(query))
         dense = self.index.dense_search(vector, s.dense_k, doc_id=doc_id)
-        bm25_hits = self.index.bm25().search(bm25_query or query, s.bm25_k * 2)
+        keywords = without_document_reference(bm25_query or query)
+        bm25_hits = self.index.bm25().search(keywords, s.bm25_k * 2)
         if doc_id is not None:
             allowed = self.index.chunk_ids(doc_id) if bm25_hits else frozenset()
             bm25_hits = [h for h in bm25_hits if h[0] in allowed]

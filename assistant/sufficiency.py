@@ -111,25 +111,26 @@ class SufficiencyFeatures:
 
 # multilingual-e5-small, fitted on the calib split of eval/sets/aigc-dev-v2.jsonl (149 items) by
 # ``whitepaper eval-sufficiency`` (``eval.sufficiency.fit``) over what answers retrieve (the
-# mode's condense step, an English question's keyword query): per language, the weights from a
-# small grid and the threshold that refuse the most unanswerable calib items while refusing at
-# most 5% of that language's answerable ones. Without a model (calib: 11 of 30 refused; 4 of 83
-# Chinese and 1 of 36 English answerable ones) only a small unknown-share weight helps Chinese.
+# mode's condense step, an English question's keyword query, and since 2026-12-07 the question
+# embedded without its reference to the document): per language, the weights from a small grid
+# and the threshold that refuse the most unanswerable calib items while refusing at most 5% of
+# that language's answerable ones. Without a model (calib: 11 of 30 refused; 4 of 83 Chinese and
+# 1 of 36 English answerable ones) the similarity alone is the score.
 DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=0.8753, unknown_weight=0.05),
+        "zh": Calibration(threshold=0.88388),
         "en": Calibration(threshold=0.76617),
     },
 }
 
-#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 20 of 30 refused; 3 of 83
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 21 of 30 refused; 3 of 83
 #: Chinese and 1 of 36 English answerable ones), fitted the same way with the model's answers
-#: from an AVX2 build of llama.cpp (another build moves P(yes) in the last digits); see
+#: from the AVX-512 build of llama.cpp (another build moves P(yes) in the last digits); see
 #: ``eval/README.md`` ("Refusal before generation").
 MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=1.1014, model_weight=0.24),
-        "en": Calibration(threshold=0.81048, coverage_weight=0.01, model_weight=0.04),
+        "zh": Calibration(threshold=1.09997, model_weight=0.24),
+        "en": Calibration(threshold=1.00543, coverage_weight=0.04, model_weight=0.32),
     },
 }
 

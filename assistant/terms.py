@@ -48,8 +48,24 @@ _FRAME_EN = frozenset(
     "also only just than then so very one two three four five several each both either".split()
 )
 FRAME_WORDS = _FRAME_ZH | _FRAME_EN
+# A question's reference to the document itself ("根据白皮书，", "白皮书中提到的", "according to
+# the white paper", "does the paper"): it names where to look, not what is asked, yet an embedding
+# of the whole question is drawn to the document's sentences about itself ("本白皮书主要聚焦于…").
+_DOCUMENT_ZH = re.compile(
+    r"(?:根据|按照|依据|据|按|在)?(?:本|该|这份)?(?:白皮书|本文|文中|书中|本报告)"
+    r"(?:中|里|内|所|的)*(?:提到|提及|指出|认为|所说|说|讲|写|介绍|列举|谈到|描述)?(?:的|了)?[，,：:]?"
+)
+_DOCUMENT_EN = re.compile(
+    r"(?:,\s*)?\b(?:according to|as stated in|in|from|by)\s+"
+    r"the\s+(?:white\s*paper|paper|report|document)\b(?:\s*,)?",
+    re.IGNORECASE,
+)
+_DOCUMENT_EN_SUBJECT = re.compile(
+    r"\bthe\s+(?:white\s*paper|paper|report|document)\b", re.IGNORECASE
+)
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9'\-]*")
 _CJK = re.compile(rf"[{IDEOGRAPH_SPAN}]")
+_CONTENT_UNIT = re.compile(rf"[{IDEOGRAPH_SPAN}]|[A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,18 @@ def question_terms(question: str, stats: TermStatistics) -> tuple[Term, ...]:
             continue
         seen[text] = Term(text, idf(stats, text), known)
     return tuple(sorted(seen.values(), key=lambda t: (-t.weight, t.text)))
+
+
+def without_document_reference(question: str) -> str:
+    """The question without its references to the document itself, for embedding it against
+    the document's sentences ("白皮书认为 AIGC 的核心是什么？" → "AIGC 的核心是什么？"; "What does
+    the white paper say about X?" → "What does it say about X?"); the question itself when
+    nothing else would remain."""
+    text = _DOCUMENT_ZH.sub("", question)
+    text = _DOCUMENT_EN.sub("", text)
+    text = _DOCUMENT_EN_SUBJECT.sub("it", text)
+    text = re.sub(r"\s{2,}", " ", text).strip()
+    return text if len(_CONTENT_UNIT.findall(text)) >= 3 else question
 
 
 def is_frame(word: str) -> bool:

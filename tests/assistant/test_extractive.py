@@ -7,7 +7,7 @@ import pytest
 from assistant.citations import LexicalJudge, check_answer
 from assistant.extractive import LEAD_IN, LEAD_IN_QUOTED_IN_CHINESE, ExtractiveGenerator, lead_in
 from assistant.fakes import make_passage
-from assistant.terms import CorpusTerms
+from assistant.terms import CorpusTerms, without_document_reference
 from assistant.types import GenerationRequest, Language, Passage
 from ingest.embeddings import HashingEmbeddings
 
@@ -99,6 +99,50 @@ def test_the_questions_frame_does_not_choose_the_sentence() -> None:
     assert [s.text for s in chosen] == [GAN]
     terms = [t.text for t in generator.question_terms("白皮书中提到的生成对抗网络由什么组成？", [])]
     assert "白皮书" not in terms and "提到" not in terms and "对抗" in terms
+
+
+@pytest.mark.parametrize(
+    ("question", "meaning"),
+    [
+        ("白皮书中提到的生成对抗网络由什么组成？", "生成对抗网络由什么组成？"),
+        ("根据白皮书，AIGC 的发展分为哪几个阶段？", "AIGC 的发展分为哪几个阶段？"),
+        ("Gucci 在白皮书的哪几个 AIGC 案例中出现过？", "Gucci 哪几个 AIGC 案例中出现过？"),
+        ("本报告认为内容审核应当如何加强？", "内容审核应当如何加强？"),
+        (
+            "What did Microsoft show in 2012, according to the white paper?",
+            "What did Microsoft show in 2012?",
+        ),
+        ("According to the paper, when was GAN proposed?", "when was GAN proposed?"),
+        (
+            "What examples does the white paper give of AIGC in education?",
+            "What examples does it give of AIGC in education?",
+        ),
+        # Content that only looks like a reference, and a question about the paper itself, stay.
+        ("平台审核透明度报告由谁发布？", "平台审核透明度报告由谁发布？"),
+        ("Which papers on GANs are cited?", "Which papers on GANs are cited?"),
+        ("白皮书讲了什么？", "白皮书讲了什么？"),
+    ],
+)
+def test_a_questions_reference_to_the_document_is_not_what_it_means(
+    question: str, meaning: str
+) -> None:
+    assert without_document_reference(question) == meaning
+
+
+def test_the_document_named_in_the_question_does_not_draw_its_sentences_about_itself() -> None:
+    """By meaning alone, "白皮书认为…" is scored as the question without it: the sentence about
+    the paper gains nothing from sharing the word "白皮书" with the question."""
+    passages = [make_passage(1, FRAME + GAN + PAINTING)]
+    generator = library_generator(semantic_weight=1.0)
+    named = {
+        s.text: s.score for s in generator.rank("白皮书认为生成对抗网络由什么组成？", passages)
+    }
+    plain = {s.text: s.score for s in generator.rank("生成对抗网络由什么组成？", passages)}
+    assert named == pytest.approx(plain)
+    sims = generator.sentence_similarities("白皮书认为生成对抗网络由什么组成？", passages)
+    assert sims == pytest.approx(
+        generator.sentence_similarities("生成对抗网络由什么组成？", passages)
+    )
 
 
 def test_a_multi_part_question_gets_a_sentence_for_each_part() -> None:

@@ -281,6 +281,21 @@ def test_a_separate_bm25_query_is_used_for_the_keyword_side(index: Index) -> Non
     assert "判别器致力于不断寻找生成数据和真实数据的不同。" in result.passages[0].text
 
 
+def test_a_reference_to_the_document_itself_is_not_searched_for(index: Index) -> None:
+    """ "根据白皮书" and "according to the white paper" name where to look: both the dense and
+    the keyword side search what the question asks."""
+    s = searcher(index)
+    plain = s.search("生成对抗网络由什么组成？")
+    named = s.search("根据白皮书，生成对抗网络由什么组成？")
+    assert [p.chunk_ids for p in named.passages] == [p.chunk_ids for p in plain.passages]
+    assert named.best_similarity == pytest.approx(plain.best_similarity)
+    english = s.search(
+        "What is a GAN made of, according to the white paper?", bm25_query="白皮书 判别器"
+    )
+    keyword_only = s.search("What is a GAN made of?", bm25_query="判别器")
+    assert [p.chunk_ids for p in english.passages] == [p.chunk_ids for p in keyword_only.passages]
+
+
 def test_the_langchain_retriever_returns_documents_with_provenance(index: Index) -> None:
     retriever = HybridRetriever(searcher=searcher(index), top_k=2)
     docs = retriever.invoke("佳士得拍卖行 43.25 万美元")
