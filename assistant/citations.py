@@ -48,6 +48,19 @@ _YES_NO = re.compile(
     r"|^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had)\b",
     re.IGNORECASE,
 )
+# The language's question words, for putting a bare answer into its question ("是哪一年发布的"
+# + "2018年" -> "是2018年发布的"): longest first, so "多少个" is replaced whole.
+_ASKED = re.compile(
+    r"哪一年|哪年|什么时候|多少[年个份次张位家种人天岁元首字部篇项]?|几[年个种位家次项部首天岁]"
+    r"|哪[个位家种部项些款首篇条]|谁|什么"
+)
+_QUESTION = re.compile(
+    rf"[?？]|{_ASKED.pattern}|\b(?:what|which|who|whom|whose|when|where|how|why)\b", re.I
+)
+# What a bare answer is made of: ideographs, Latin words and numbers, counted one each.
+_UNIT = re.compile(rf"[{IDEOGRAPH_SPAN}]|[A-Za-z]+|\d+(?:[.,]\d+)*")
+#: A sentence of at most this many units is a bare value ("2018年", "8700 多份", "Eliza").
+BARE_UNITS = 6
 # English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
 _TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
@@ -272,6 +285,32 @@ def restates(sentence: str, question: str) -> bool:
     return len(_bigrams(sentence) - _bigrams(question)) <= 1
 
 
+def as_claim(sentence: str, question: str | None) -> str:
+    """What a sentence claims: itself, or, for a bare value ("2018年", "54 年", "Eliza"), the
+    question it answers with the value in it ("英伟达的 StyleGAN-XL 是2018年发布的"). A bare
+    value is found in many passages ("54 年后的今天" holds "54 年"); whether it answers *this*
+    question is what needs checking. Yes/no questions, and sentences of more than
+    ``BARE_UNITS`` units, are their own claim."""
+    text = re.sub(r"\s+", " ", sentence).strip().rstrip("。.!！")
+    if not question or _YES_NO.search(question) or len(_UNIT.findall(text)) > BARE_UNITS:
+        return sentence
+    if not _QUESTION.search(question):
+        return sentence  # not a question ("q", a heading): nothing to fill in
+    asked = re.sub(r"（[^）]*）|\([^)]*\)", "", question).strip().rstrip("？?。. ")
+    if detect_language(asked) == "en":
+        return f"{asked}: {text}"
+    found = _ASKED.search(asked)
+    if found is None:
+        return f"{asked}：{text}"
+    rest = asked[found.end() :]
+    for size in range(len(text), 0, -1):  # "多少美元" + "43.25 万美元": the unit once
+        tail = text[-size:].strip()
+        if tail and not any(c.isdigit() for c in tail) and rest.startswith(tail):
+            rest = rest[len(tail) :]
+            break
+    return asked[: found.start()] + text + rest
+
+
 def said_key(sentence: str) -> str:
     """A sentence as compared for repeats: spacing and its closing full stop aside."""
     return re.sub(r"\s+", "", sentence).rstrip("。.!?！？")
@@ -308,17 +347,18 @@ def check_answer(
             removed += 1
             removed_texts.append(sentence.text)
             continue
+        claimed = as_claim(sentence.text, question)
         support = 0.0
         if valid:
             joined = "\n".join(by_number[m].text for m in valid)
-            support = checker.check(sentence.text, joined).score
+            support = checker.check(claimed, joined).score
         if support >= checker.threshold and len(valid) > 1:
             # Of several cited passages keep those that carry the claim alone, if any does;
             # a claim that needs them together keeps them all.
             alone = [
                 m
                 for m in valid
-                if checker.check(sentence.text, by_number[m].text, use_model=False).score
+                if checker.check(claimed, by_number[m].text, use_model=False).score
                 >= checker.threshold
             ]
             valid = alone or valid
@@ -327,7 +367,7 @@ def check_answer(
             # that does alone: each of several cited ones, then the best of the others by the
             # cheap layers; the model (if any) confirms each candidate.
             cheap = {
-                p.number: checker.check(sentence.text, p.text, use_model=False).score
+                p.number: checker.check(claimed, p.text, use_model=False).score
                 for p in passages
                 if p.number not in valid or len(valid) > 1
             }
@@ -337,7 +377,7 @@ def check_answer(
                 default=(0.0, 0),
             )
             for number in cited + ([best_number] if best_score > 0.0 else []):
-                confirmed = checker.check(sentence.text, by_number[number].text).score
+                confirmed = checker.check(claimed, by_number[number].text).score
                 if confirmed >= checker.threshold:
                     valid, support = [number], confirmed
                     break

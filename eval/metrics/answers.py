@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.citations import as_claim
 from assistant.types import REFUSAL, Answer, AnswerSentence, Language, SupportJudge
 from eval.dataset import KeyFact, key_fact_found
 from ingest.text import detect_language
@@ -96,7 +97,8 @@ def citation_scores(answer: Answer, judge: SupportJudge) -> CitationScores:
     supported = precise = n_citations = 0
     unsupported: list[int] = []
     for index, sentence in enumerate(sentences):
-        claim = _MARKER_RE.sub("", sentence.text).strip()
+        # A bare value is judged as the answer to its question, as the chain checks it.
+        claim = as_claim(_MARKER_RE.sub("", sentence.text).strip(), answer.standalone_question)
         markers = list(dict.fromkeys(sentence.markers))
         texts = [by_number[m] for m in markers if m in by_number]
         if texts and supports(claim, "\n".join(texts)):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from assistant.citations import (
     LexicalJudge,
+    as_claim,
     bigram_overlap,
     check_answer,
     hard_terms,
@@ -457,3 +458,59 @@ def test_a_sentence_that_only_restates_the_question_is_removed_in_strict_mode() 
     assert not restates("腾讯推出的手语数智人叫“聆语”。", "腾讯推出的手语数智人叫什么名字？")
     assert not restates("AIGC 会取代人类。", "AIGC 是否会取代人类？")  # a yes/no is answered so
     assert not restates("Yes, it is open source.", "Is it open source?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "claim"),
+    [
+        ("1950 年", "图灵测试是哪一年提出的？", "图灵测试是1950 年提出的"),
+        ("2014 年。", "生成对抗网络是什么时候被提出的？", "生成对抗网络是2014 年被提出的"),
+        ("GAN", "生成对抗网络的英文缩写是什么？", "生成对抗网络的英文缩写是GAN"),
+        ("43.25 万美元", "那幅画以多少美元成交？", "那幅画以43.25 万美元成交"),  # the unit once
+        ("10.8 个百分点", "AlexNet 领先了多少个百分点？", "AlexNet 领先了10.8 个百分点"),
+        ("艾伦·图灵", "图灵测试由谁提出（上文：图灵测试）？", "图灵测试由艾伦·图灵提出"),
+        ("1950", "When was the Turing test proposed?", "When was the Turing test proposed: 1950"),
+        ("三个阶段", "AIGC 的发展分为几个阶段", "AIGC 的发展分为三个阶段"),
+        # No question word: the value follows the question.
+        ("1950 年", "图灵测试的提出时间？", "图灵测试的提出时间：1950 年"),
+        # Its own claim: a sentence of more than a few words, and any answer to a yes/no question.
+        ("图灵测试于 1950 年提出。", "图灵测试是哪一年提出的？", "图灵测试于 1950 年提出。"),
+        ("一个生成器和一个判别器", "生成对抗网络由什么组成？", "一个生成器和一个判别器"),
+        ("是的", "图灵测试是否在 1950 年提出？", "是的"),
+        ("1950 年", None, "1950 年"),
+    ],
+)
+def test_a_bare_value_claims_its_question_filled_in(
+    sentence: str, question: str | None, claim: str
+) -> None:
+    assert as_claim(sentence, question) == claim
+
+
+class _Recording(FakeJudge):
+    """Supports what holds the passage's year next to the paper's title, and records what it
+    was asked to check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def check(self, sentence: str, passage: str, *, use_model: bool = True) -> Verdict:
+        self.asked.append(sentence)
+        value = 1.0 if "1950" in sentence and "图灵测试" in sentence else 0.0
+        return Verdict(value >= self.threshold, value, (), "fake")
+
+
+def test_a_bare_value_is_checked_as_the_answer_to_its_question(passages: list[Passage]) -> None:
+    """ "1957 年" or "1950 年" alone says nothing a passage can be checked against; what the
+    model claims is that the Turing test was proposed then."""
+    judge = _Recording()
+    question = "图灵测试是哪一年提出的？"
+    kept = check_answer("1950 年【3】", passages, judge, strict=True, question=question)
+    assert [s.text for s in kept.sentences] == ["1950 年"]
+    assert judge.asked[0] == "图灵测试是1950 年提出的"
+    wrong = check_answer("1957 年【3】", passages, judge, strict=True, question=question)
+    assert not wrong.sentences and wrong.removed == ("1957 年",)
+    # The displayed sentence stays the model's own; without a question it is checked as it is.
+    judge.asked.clear()
+    check_answer("1950 年【3】", passages, judge, strict=True)
+    assert judge.asked[0] == "1950 年"

@@ -481,3 +481,19 @@ def test_metric_keys() -> None:
         "citation_precision[lexical]",
         "citation_precision[llm]",
     ]
+
+
+def test_a_bare_value_is_judged_as_the_answer_to_its_question() -> None:
+    """ "54 年" is in a passage that says "54 年后的今天"; whether the years between the
+    Turing test and the painting's sale were 54 is another claim, and the one judged."""
+    passages = [make_passage(1, "但在 54 年后的今天，百度已经可以通过人工智能模型进行绘画创作。")]
+    question = "从图灵测试提出到画作成交相隔了多少年？"
+    bare = answer("54 年【1】", passages, question=question, sentences=[sentence("54 年【1】", 1)])
+    judge = FakeJudge(name="contain")
+    scores = citation_scores(bare, judge)
+    assert (scores.recall, scores.precision) == (0.0, 0.0)
+    assert judge.calls[0][0] == "从图灵测试提出到画作成交相隔了54 年"
+    # A sentence of its own is judged as written.
+    whole = "54 年后的今天，百度已经可以通过人工智能模型进行绘画创作。"
+    full = answer(whole, passages, question=question, sentences=[sentence(whole + "【1】", 1)])
+    assert citation_scores(full, FakeJudge(name="contain")).recall == 1.0
