@@ -154,9 +154,14 @@ class ExtractiveGenerator:
         candidates = self._candidates(passages)
         if not candidates:
             return []
-        query = without_document_reference(question)
-        query_vec = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        query_vec = self._question_vector(question)
         return [float(x) for x in self.vectors.get([c[1] for c in candidates]) @ query_vec]
+
+    def _question_vector(self, question: str) -> np.ndarray:
+        """The question's embedding, without "according to the white paper": otherwise the
+        document's sentences about itself score high for every question that names it."""
+        query = without_document_reference(question)
+        return np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
 
     def sentences(self, passages: Sequence[Passage]) -> list[str]:
         """The quotable sentences ``sentence_similarities`` scores, in its order."""
@@ -187,10 +192,7 @@ class ExtractiveGenerator:
         candidates = self._candidates(passages)
         if not candidates:
             return []
-        # The question's meaning without "according to the white paper": otherwise the
-        # document's sentences about itself rank high for every question that names it.
-        query = without_document_reference(question)
-        query_vec = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        query_vec = self._question_vector(question)
         sims = self.vectors.get([c[1] for c in candidates]) @ query_vec
         if terms is None:
             terms = self.question_terms(keywords_from or question, passages)
