@@ -39,6 +39,13 @@ from ingest.text import CONTENT, detect_language, ends_sentence, has_cjk, split_
 # (and stays a lead-in, not a claim: short and ending in a colon).
 LEAD_IN_QUOTED_IN_CHINESE = "Quoted from the paper, in Chinese:"
 _CONTENT = CONTENT
+#: A sentence of at most this many characters (ideographs, letters, digits) is a topic sentence
+#: when quoted: the paper states a point in a short sentence ("二是加速数字孪生系统的构建。") and
+#: says what it means in the next one, so the next one is quoted with it.
+TOPIC_UNITS = 20
+#: Characters between a topic sentence and the next candidate sentence beyond which the latter is
+#: not taken as its continuation (line breaks and page furniture inside a paragraph are fewer).
+MAX_DETAIL_GAP = 12
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,7 @@ class ExtractiveGenerator:
         semantic_weight: float = 0.7,
         margin: float = 0.1,
         terms: Callable[[], TermStatistics] | None = None,
+        topic_units: int = TOPIC_UNITS,
     ) -> None:
         self.embeddings = embeddings
         self.rewriter: QueryRewriter = RuleRewriter()
@@ -141,6 +149,7 @@ class ExtractiveGenerator:
         self.semantic_weight = semantic_weight
         self.margin = margin
         self._terms = terms
+        self.topic_units = topic_units
 
     def question_terms(self, question: str, passages: Sequence[Passage]) -> tuple[Term, ...]:
         """The question's weighted content terms: IDF over the library when it is known, else
@@ -235,7 +244,8 @@ class ExtractiveGenerator:
     ) -> list[ScoredSentence]:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
-        of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part.
+        of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part. A
+        short topic sentence comes with the sentence after it (``_add_detail``).
         ``max_sentences`` / ``max_chars`` / ``margin`` override the quoting budget (a model's
         evidence); ``meaning_margin`` replaces the margin when the sentences are scored by
         meaning alone (an English question over Chinese sentences, see ``rank``)."""
@@ -256,6 +266,8 @@ class ExtractiveGenerator:
         used = len(ranked[0].text)
         covered = set(ranked[0].terms)
         pool = [s for s in ranked[1:] if s.text != ranked[0].text]
+        used += self._add_detail(ranked[0], chosen, pool, max_sentences, max_chars - used)
+        covered |= set().union(*(c.terms for c in chosen))
         while pool and len(chosen) < max_sentences:
             merits = [
                 s.score + (1 - w) * sum(terms.get(t, 0.0) for t in s.terms - covered) / total
@@ -270,9 +282,38 @@ class ExtractiveGenerator:
                 continue
             chosen.append(pick)
             used += len(pick.text)
-            covered |= pick.terms
+            used += self._add_detail(pick, chosen, pool, max_sentences, max_chars - used)
+            covered |= set().union(*(c.terms for c in chosen))
         chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
         return chosen
+
+    def _add_detail(
+        self,
+        topic: ScoredSentence,
+        chosen: list[ScoredSentence],
+        pool: list[ScoredSentence],
+        max_sentences: int,
+        room: int,
+    ) -> int:
+        """After a topic sentence ("一是内容审核能力有待提升。", "医疗领域，AIGC 赋能诊疗全过程。":
+        at most ``topic_units`` characters), the sentence that follows it in its passage, which
+        says what it means; taken from ``pool`` into ``chosen`` when it fits. Returns the
+        characters added."""
+        if len(CONTENT.findall(topic.text)) > self.topic_units or len(chosen) >= max_sentences:
+            return 0
+        after = [
+            s for s in pool if s.passage.number == topic.passage.number and s.offset > topic.offset
+        ]
+        if not after:
+            return 0
+        detail = min(after, key=lambda s: s.offset)
+        if detail.offset - (topic.offset + len(topic.text)) > MAX_DETAIL_GAP:
+            return 0  # not the next sentence (a heading, a figure or a fragment between)
+        if len(detail.text) > room or any(detail.text == c.text for c in chosen):
+            return 0
+        pool.remove(detail)
+        chosen.append(detail)
+        return len(detail.text)
 
     def excerpt(
         self, question: str, passage: Passage, budget: int, keywords_from: str | None = None

@@ -157,6 +157,40 @@ def test_a_multi_part_question_gets_a_sentence_for_each_part() -> None:
     assert GAN in chosen and len(chosen) == 2  # one painting sentence, then the other part
 
 
+TOPIC = "医疗领域，AIGC 赋能诊疗全过程。"
+DETAIL = "在辅助诊断方面，AIGC 可用于改善医学图像质量、录入电子病历等，解放医生的智力和精力。"
+OTHER = "教育领域，AIGC 赋予教育材料新活力，让历史人物直接与学生对话。"
+
+
+def test_a_topic_sentence_is_quoted_with_the_sentence_that_says_what_it_means() -> None:
+    """The paper states a point in a short sentence and explains it in the next one: quoting
+    the point alone answers "能做什么" with a slogan."""
+    passages = [make_passage(1, TOPIC + DETAIL + OTHER)]
+    generator = library_generator(max_sentences=2, margin=0.0, semantic_weight=0.3)
+    question = "AIGC 在医疗领域能做什么？"
+    ranked = [s.text for s in generator.rank(question, passages)]
+    assert ranked[0] == TOPIC and ranked.index(DETAIL) > 0
+    assert [s.text for s in generator.select(question, passages)] == [TOPIC, DETAIL]
+    # Off: the margin keeps the topic sentence alone; a long first sentence brings nothing.
+    plain = library_generator(max_sentences=2, margin=0.0, semantic_weight=0.3, topic_units=0)
+    assert [s.text for s in plain.select(question, passages)] == [TOPIC]
+    long_first = [make_passage(1, DETAIL + OTHER)]
+    assert [s.text for s in generator.select("AIGC 如何改善医学图像质量？", long_first)] == [
+        DETAIL
+    ]
+
+
+def test_a_topic_sentence_brings_only_its_own_next_sentence() -> None:
+    """Not a sentence of another passage, nor one after a gap (a heading between)."""
+    generator = library_generator(max_sentences=2, margin=0.0, semantic_weight=0.3)
+    question = "AIGC 在医疗领域能做什么？"
+    apart = [make_passage(1, TOPIC), make_passage(2, DETAIL, start=200)]
+    assert [s.text for s in generator.select(question, apart)] == [TOPIC]
+    gap = "\n\n（五）AIGC+其他：推进数实融合，加快产业升级\n\n"
+    headed = [make_passage(1, TOPIC + gap + DETAIL)]
+    assert [s.text for s in generator.select(question, headed)] == [TOPIC]
+
+
 def test_quotes_are_verbatim_cited_and_in_document_order(passages: list[Passage]) -> None:
     generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=2, margin=10.0)
     text = answer(generator, request("生成对抗网络和 AIGC 的发展阶段", passages))
