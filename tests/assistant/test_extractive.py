@@ -175,9 +175,7 @@ def test_a_topic_sentence_is_quoted_with_the_sentence_that_says_what_it_means() 
     plain = library_generator(max_sentences=2, margin=0.0, semantic_weight=0.3, topic_units=0)
     assert [s.text for s in plain.select(question, passages)] == [TOPIC]
     long_first = [make_passage(1, DETAIL + OTHER)]
-    assert [s.text for s in generator.select("AIGC 如何改善医学图像质量？", long_first)] == [
-        DETAIL
-    ]
+    assert [s.text for s in generator.select("AIGC 如何改善医学图像质量？", long_first)] == [DETAIL]
 
 
 def test_a_topic_sentence_brings_only_its_own_next_sentence() -> None:
