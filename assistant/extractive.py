@@ -245,7 +245,7 @@ class ExtractiveGenerator:
         """The best sentence, then the next best within ``margin`` of it, where a sentence's
         score gains a bonus for the question terms it adds that the chosen ones lack: each part
         of "A 和 B 分别是什么" gets its sentence, before sentences that only repeat a part. A
-        short topic sentence comes with the sentence after it (``_add_detail``).
+        short topic sentence comes with the sentence after it (``_detail``).
         ``max_sentences`` / ``max_chars`` / ``margin`` override the quoting budget (a model's
         evidence); ``meaning_margin`` replaces the margin when the sentences are scored by
         meaning alone (an English question over Chinese sentences, see ``rank``)."""
@@ -262,12 +262,24 @@ class ExtractiveGenerator:
         total = sum(terms.values()) or 1.0
         w = self.semantic_weight
         best = ranked[0].score
-        chosen = [ranked[0]]
-        used = len(ranked[0].text)
-        covered = set(ranked[0].terms)
         pool = [s for s in ranked[1:] if s.text != ranked[0].text]
-        used += self._add_detail(ranked[0], chosen, pool, max_sentences, max_chars - used)
-        covered |= set().union(*(c.terms for c in chosen))
+        chosen: list[ScoredSentence] = []
+        covered: set[str] = set()
+        used = 0
+
+        def take(sentence: ScoredSentence, follow: bool = True) -> None:
+            """Quote ``sentence`` and, after a topic sentence, the one that explains it."""
+            nonlocal used
+            chosen.append(sentence)
+            used += len(sentence.text)
+            covered.update(sentence.terms)
+            if follow and len(chosen) < max_sentences:
+                detail = self._detail(sentence, pool, chosen, max_chars - used)
+                if detail is not None:
+                    pool.remove(detail)
+                    take(detail, follow=False)
+
+        take(ranked[0])
         while pool and len(chosen) < max_sentences:
             merits = [
                 s.score + (1 - w) * sum(terms.get(t, 0.0) for t in s.terms - covered) / total
@@ -280,40 +292,33 @@ class ExtractiveGenerator:
                 break
             if used + len(pick.text) > max_chars or any(pick.text == c.text for c in chosen):
                 continue
-            chosen.append(pick)
-            used += len(pick.text)
-            used += self._add_detail(pick, chosen, pool, max_sentences, max_chars - used)
-            covered |= set().union(*(c.terms for c in chosen))
+            take(pick)
         chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
         return chosen
 
-    def _add_detail(
+    def _detail(
         self,
         topic: ScoredSentence,
-        chosen: list[ScoredSentence],
-        pool: list[ScoredSentence],
-        max_sentences: int,
+        pool: Sequence[ScoredSentence],
+        chosen: Sequence[ScoredSentence],
         room: int,
-    ) -> int:
-        """After a topic sentence ("一是内容审核能力有待提升。", "医疗领域，AIGC 赋能诊疗全过程。":
-        at most ``topic_units`` characters), the sentence that follows it in its passage, which
-        says what it means; taken from ``pool`` into ``chosen`` when it fits. Returns the
-        characters added."""
-        if len(CONTENT.findall(topic.text)) > self.topic_units or len(chosen) >= max_sentences:
-            return 0
+    ) -> ScoredSentence | None:
+        """The sentence of ``pool`` that follows a topic sentence ("一是内容审核能力有待提升。",
+        "医疗领域，AIGC 赋能诊疗全过程。": at most ``topic_units`` characters) in its passage and
+        says what it means, if it fits in ``room`` characters and is not quoted yet."""
+        if len(CONTENT.findall(topic.text)) > self.topic_units:
+            return None
         after = [
             s for s in pool if s.passage.number == topic.passage.number and s.offset > topic.offset
         ]
         if not after:
-            return 0
+            return None
         detail = min(after, key=lambda s: s.offset)
         if detail.offset - (topic.offset + len(topic.text)) > MAX_DETAIL_GAP:
-            return 0  # not the next sentence (a heading, a figure or a fragment between)
+            return None  # not the next sentence (a heading, a figure or a fragment between)
         if len(detail.text) > room or any(detail.text == c.text for c in chosen):
-            return 0
-        pool.remove(detail)
-        chosen.append(detail)
-        return len(detail.text)
+            return None
+        return detail
 
     def excerpt(
         self, question: str, passage: Passage, budget: int, keywords_from: str | None = None
