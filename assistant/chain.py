@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
+from assistant.arithmetic import computed_answer, find_interval
 from assistant.citations import CheckedAnswer, bigram_overlap, check_answer, join_checked
 from assistant.followup import asked_part
 from assistant.generators import looks_like_refusal
@@ -409,6 +410,8 @@ class Assistant:
                 checked = translated
         if fallback is None and not refused and checked.sentences and mode != "extractive":
             checked = self._quote_missed_parts(request, checked)
+        if not refused and checked.sentences:
+            checked = self._computed_interval(request, checked, checker)
         if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Final(refusal_with(timings))
@@ -551,6 +554,35 @@ class Assistant:
             return checked
         log.info("quoted %d evidence sentence(s) for parts the answer left out", len(missed))
         return join_checked(checked, added)
+
+    def _computed_interval(
+        self, request: GenerationRequest, checked: CheckedAnswer, checker: SupportCheck
+    ) -> CheckedAnswer:
+        """For a question asking how many years lie between two things, the difference of the
+        two years the answer's cited sentences give, computed and shown as a computation after
+        the answer (``assistant.arithmetic``); the answer as it was when there is none."""
+        question = request.standalone_question
+        terms = (
+            getattr(self.generator("extractive"), "question_terms", None)
+            if self.can_quote
+            else None
+        )
+        if terms is None:
+            return checked
+        interval = find_interval(
+            question, terms(question, request.passages), checked.sentences, request.passages
+        )
+        if interval is None:
+            return checked
+        log.info(
+            "computed the interval asked: %d - %d = %d years",
+            interval.later.year,
+            interval.earlier.year,
+            interval.years,
+        )
+        return join_checked(
+            checked, computed_answer(interval, request.language, request.passages, checker)
+        )
 
     def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         """Answer a question and return the checked ``Answer``."""

@@ -246,6 +246,31 @@ def best_quote(sentence: str, passage: Passage, checker: SupportCheck) -> tuple[
     return best
 
 
+def cite(sentence: str, passage: Passage, checker: SupportCheck, index: int) -> Citation:
+    """The citation of ``passage`` by answer sentence ``index``: the passage sentence that best
+    carries ``sentence``, located on its page."""
+    quote, offset, q_score = best_quote(sentence, passage, checker)
+    doc_start = passage.document_offset(offset)
+    page = passage.page_at(doc_start)
+    page_start = passage.page_spans[page][0] if passage.page_spans else passage.start
+    return Citation(
+        marker=passage.number,
+        chunk_id=passage.chunk_at(offset),
+        doc_id=passage.doc_id,
+        title=passage.title,
+        page_index=passage.page_indices[page] if passage.page_indices else 0,
+        page_label=passage.page_labels[page] if passage.page_labels else "",
+        section_path=passage.section_path,
+        quote=quote,
+        quote_start=doc_start - page_start,
+        quote_end=doc_start - page_start + len(quote),
+        doc_start=doc_start,
+        doc_end=doc_start + len(quote),
+        sentence_index=index,
+        support=round(max(q_score, 0.0), 3),
+    )
+
+
 @dataclass(frozen=True)
 class CheckedAnswer:
     text: str
@@ -389,30 +414,7 @@ def check_answer(
         markers = tuple(valid)
         index = len(out_sentences)
         out_sentences.append(AnswerSentence(sentence.text, markers, supported, round(support, 3)))
-        for m in markers:
-            passage = by_number[m]
-            quote, offset, q_score = best_quote(sentence.text, passage, checker)
-            doc_start = passage.document_offset(offset)
-            page = passage.page_at(doc_start)
-            page_start = passage.page_spans[page][0] if passage.page_spans else passage.start
-            citations.append(
-                Citation(
-                    marker=m,
-                    chunk_id=passage.chunk_at(offset),
-                    doc_id=passage.doc_id,
-                    title=passage.title,
-                    page_index=passage.page_indices[page] if passage.page_indices else 0,
-                    page_label=passage.page_labels[page] if passage.page_labels else "",
-                    section_path=passage.section_path,
-                    quote=quote,
-                    quote_start=doc_start - page_start,
-                    quote_end=doc_start - page_start + len(quote),
-                    doc_start=doc_start,
-                    doc_end=doc_start + len(quote),
-                    sentence_index=index,
-                    support=round(max(q_score, 0.0), 3),
-                )
-            )
+        citations += [cite(sentence.text, by_number[m], checker, index) for m in markers]
         marks = "".join(f"【{m}】" for m in markers)
         pieces.append(sentence.text + marks + ("\n" if sentence.newline_after else ""))
     joiner = "" if detect_language(text) == "zh" else " "

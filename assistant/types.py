@@ -173,12 +173,17 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    """One sentence of the answer, the passage numbers backing it, and whether they do."""
+    """One sentence of the answer, the passage numbers backing it, and whether they do.
+
+    A ``computed`` sentence is arithmetic done in code on what its passages give (the years
+    between two dated events, ``assistant.arithmetic``): it is checked by redoing the arithmetic
+    on its cited passages, not by the support checker (no passage states its result)."""
 
     text: str
     markers: tuple[int, ...]
     supported: bool
     support: float
+    computed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "markers": list(self.markers)}

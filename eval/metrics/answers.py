@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.arithmetic import marker_holds_operand
+from assistant.arithmetic import verify as verify_computation
 from assistant.citations import as_claim
 from assistant.types import REFUSAL, Answer, AnswerSentence, Language, SupportJudge
 from eval.dataset import KeyFact, key_fact_found
@@ -97,6 +99,19 @@ def citation_scores(answer: Answer, judge: SupportJudge) -> CitationScores:
     supported = precise = n_citations = 0
     unsupported: list[int] = []
     for index, sentence in enumerate(sentences):
+        if sentence.computed:
+            # Arithmetic on what the passages give: redone, whatever the judge.
+            if verify_computation(sentence, answer.passages):
+                supported += 1
+            else:
+                unsupported.append(index)
+            n_citations += len(sentence.markers)
+            precise += sum(
+                marker_holds_operand(sentence, p)
+                for p in answer.passages
+                if p.number in sentence.markers
+            )
+            continue
         # A bare value is judged as the answer to its question, as the chain checks it.
         claim = as_claim(_MARKER_RE.sub("", sentence.text).strip(), answer.standalone_question)
         markers = list(dict.fromkeys(sentence.markers))

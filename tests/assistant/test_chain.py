@@ -724,3 +724,36 @@ def test_an_answer_that_covers_every_part_gets_no_quotes(
     answer = assistant.ask(question)
     assert MISSED_PARTS_LEAD_IN["zh"] not in answer.text
     assert len(answer.sentences) == 2
+
+
+def test_the_years_between_two_cited_events_are_computed_and_shown_as_a_computation(
+    make: AssistantMaker, index: Index
+) -> None:
+    reply = (
+        "1950 年，艾伦·图灵在论文《计算机器与智能》中提出了著名的图灵测试。"
+        "2018 年，人工智能生成的画作在佳士得拍卖行以 43.25 万美元成交。相隔 54 年。"
+    )
+    assistant = make(
+        {
+            "fake": lambda: FakeGenerator(reply),
+            "extractive": lambda: ExtractiveGenerator(index.embeddings),
+        }
+    )
+    answer = assistant.ask("从图灵提出图灵测试，到人工智能画作在拍卖行成交，中间相隔了多少年？")
+    # The model's own (wrong) figure is no passage's: removed; the computation is the code's.
+    assert answer.removed_sentences == ("相隔 54 年。",)
+    *quoted, computed = answer.sentences
+    assert [s.computed for s in quoted] == [False, False]
+    assert (
+        computed.computed and computed.text == "按原文给出的年份推算：2018 年 − 1950 年 = 68 年。"
+    )
+    by_number = {p.number: p.text for p in answer.passages}
+    assert [("2018" in by_number[m], "1950" in by_number[m]) for m in computed.markers] in (
+        [(True, False), (False, True)],
+        [(True, True)],
+    )
+    assert answer.text.endswith("= 68 年。" + "".join(f"【{m}】" for m in computed.markers))
+    assert answer.to_json()["sentences"][-1]["computed"] is True
+    # Asked which year, nothing is computed.
+    which = assistant.ask("图灵测试是哪一年提出的？")
+    assert not any(s.computed for s in which.sentences)

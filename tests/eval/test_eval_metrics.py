@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from dataclasses import replace
 
 import pytest
 from eval_fakes import answer, citation, refusal, sentence
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.fakes import FakeJudge, make_passage
-from assistant.types import REFUSAL, Answer
+from assistant.types import REFUSAL, Answer, AnswerSentence
 from eval.dataset import EvalItem
 from eval.metrics import (
     ItemScores,
@@ -497,3 +498,24 @@ def test_a_bare_value_is_judged_as_the_answer_to_its_question() -> None:
     whole = "54 年后的今天，百度已经可以通过人工智能模型进行绘画创作。"
     full = answer(whole, passages, question=question, sentences=[sentence(whole + "【1】", 1)])
     assert citation_scores(full, FakeJudge(name="contain")).recall == 1.0
+
+
+def test_a_computed_sentence_is_scored_by_redoing_its_arithmetic_whatever_the_judge() -> None:
+    passages = [
+        make_passage(1, "1950 年，图灵提出图灵测试。"),
+        make_passage(2, "2018 年，画作成交。"),
+    ]
+    computed = AnswerSentence(
+        "按原文给出的年份推算：2018 年 − 1950 年 = 68 年。", (2, 1), True, 1.0, True
+    )
+    judge = FakeJudge(name="contain")  # no passage contains the computation
+    scores = citation_scores(answer("…", passages, sentences=[computed]), judge)
+    assert (scores.recall, scores.precision) == (1.0, 1.0)
+    wrong = replace(computed, text=computed.text.replace("68", "58"))
+    assert citation_scores(answer("…", passages, sentences=[wrong]), judge).recall == 0.0
+    # A marker whose passage gives neither year is an imprecise citation.
+    extra = replace(computed, markers=(2, 1, 3))
+    three = [*passages, make_passage(3, "生成对抗网络由生成器和判别器组成。")]
+    scores = citation_scores(answer("…", three, sentences=[extra]), judge)
+    assert (scores.recall, scores.precision) == (1.0, 2 / 3)
+    assert not judge.calls
