@@ -125,7 +125,7 @@ _ANSWER_SENTENCE_END = re.compile(
 )
 # A line that may close a paragraph: a stop, a colon or an ellipsis, then closers.
 _LINE_END = re.compile(rf"[{STOPS}：:…]\s*[{CLOSERS}]*\s*$")
-_COMPLETE = re.compile(rf"[{STOPS}.]$")
+_COMPLETE = re.compile(rf"[{STOPS}.][{CLOSERS}]*$")
 
 
 @dataclass(frozen=True)

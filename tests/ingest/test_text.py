@@ -82,6 +82,9 @@ def test_answer_sentences_also_end_after_digits_and_at_a_piece_start() -> None:
 def test_complete_sentences_and_paragraph_closing_lines() -> None:
     assert ends_sentence("这是一句话。") and ends_sentence("It ends.")
     assert not ends_sentence("一、发展历程") and not ends_sentence("引用“如下”")
+    # A quotation that ends the sentence ends it: "…评价计算机技术：“它们是没用的。”"
+    assert ends_sentence("毕加索曾这样评价计算机技术：“它们是没用的。”")
+    assert ends_sentence("(It ends.)")
     assert ends_line_sentence("三个阶段：") and ends_line_sentence("他说：“好。” ")
     assert not ends_line_sentence("跨行的句子，")
 

@@ -131,7 +131,7 @@ def test_ask_json_has_the_documented_shape(cli: AskCli) -> None:
         assert c["section"] == " › ".join(c["section_path"])
         assert f"【{c['marker']}】" in data["text"]
     for s in data["sentences"]:
-        assert set(s) == {"text", "markers", "supported", "support"}
+        assert set(s) == {"text", "markers", "supported", "support", "computed"}
     assert isinstance(data["nearest_sections"], list) and data["nearest_sections"]
     assert set(data["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms"}
     assert data["timings"]["total_ms"] >= data["timings"]["retrieve_ms"] >= 0

@@ -48,7 +48,8 @@ def _print_answer(answer: Any) -> None:
             click.echo(click.style(f"⚠ unsupported: {s.text}", fg="yellow"))
     for text in answer.removed_sentences:
         click.echo(click.style(f"✗ removed, not supported by the passages: {text}", fg="yellow"))
-    for c in answer.citations:
+    # A quote cited by several sentences (a computation cites the quotes it reads) is shown once.
+    for c in {(c.marker, c.quote): c for c in answer.citations}.values():
         click.echo(f"【{c.marker}】 {c.title} p.{c.page_label} · {c.section}")
         click.echo(click.style(f"     “{c.quote}”", dim=True))
     t = answer.timings
