@@ -46,6 +46,8 @@ TOPIC_UNITS = 20
 #: Characters between a topic sentence and the next candidate sentence beyond which the latter is
 #: not taken as its continuation (line breaks and page furniture inside a paragraph are fewer).
 MAX_DETAIL_GAP = 12
+# A clause that ends so is part of a longer sentence: a topic's detail continues past it.
+_CLAUSE_ENDS = ("；", ";")
 
 
 @dataclass(frozen=True)
@@ -267,17 +269,21 @@ class ExtractiveGenerator:
         covered: set[str] = set()
         used = 0
 
-        def take(sentence: ScoredSentence, follow: bool = True) -> None:
-            """Quote ``sentence`` and, after a topic sentence, the one that explains it."""
+        def take(sentence: ScoredSentence, detail_of_topic: bool = False) -> None:
+            """Quote ``sentence`` and, after a topic sentence, the one that explains it (and,
+            while that detail is a clause ending in "；", the clauses after it)."""
             nonlocal used
             chosen.append(sentence)
             used += len(sentence.text)
             covered.update(sentence.terms)
-            if follow and len(chosen) < max_sentences:
+            opens = (
+                sentence.text.endswith(_CLAUSE_ENDS) if detail_of_topic else self._topic(sentence)
+            )
+            if opens and len(chosen) < max_sentences:
                 detail = self._detail(sentence, pool, chosen, max_chars - used)
                 if detail is not None:
                     pool.remove(detail)
-                    take(detail, follow=False)
+                    take(detail, detail_of_topic=True)
 
         take(ranked[0])
         while pool and len(chosen) < max_sentences:
@@ -296,6 +302,11 @@ class ExtractiveGenerator:
         chosen.sort(key=lambda s: (s.passage.doc_id, s.offset))
         return chosen
 
+    def _topic(self, sentence: ScoredSentence) -> bool:
+        """A topic sentence ("一是内容审核能力有待提升。", "医疗领域，AIGC 赋能诊疗全过程。"):
+        at most ``topic_units`` content characters."""
+        return len(CONTENT.findall(sentence.text)) <= self.topic_units
+
     def _detail(
         self,
         topic: ScoredSentence,
@@ -303,11 +314,8 @@ class ExtractiveGenerator:
         chosen: Sequence[ScoredSentence],
         room: int,
     ) -> ScoredSentence | None:
-        """The sentence of ``pool`` that follows a topic sentence ("一是内容审核能力有待提升。",
-        "医疗领域，AIGC 赋能诊疗全过程。": at most ``topic_units`` characters) in its passage and
-        says what it means, if it fits in ``room`` characters and is not quoted yet."""
-        if len(CONTENT.findall(topic.text)) > self.topic_units:
-            return None
+        """The sentence of ``pool`` that follows ``topic`` in its passage and says what it
+        means, if it fits in ``room`` characters and is not quoted yet."""
         after = [
             s for s in pool if s.passage.number == topic.passage.number and s.offset > topic.offset
         ]

@@ -189,6 +189,27 @@ def test_a_topic_sentence_brings_only_its_own_next_sentence() -> None:
     assert [s.text for s in generator.select(question, headed)] == [TOPIC]
 
 
+def test_a_topic_sentences_detail_runs_on_through_its_clauses() -> None:
+    """A detail that is a clause ending in "；" is one part of a longer sentence: the clauses
+    after it come too (each point of "三是应用形态日趋完善。在形象方面…；在驱动方面…。")."""
+    topic = "三是应用形态日趋完善。"
+    clauses = [
+        "在形象方面，逐步从 2D 向 3D 拓展；",
+        "在驱动方面，逐步从口型向面部表情、肢体动作拓展；",
+        "在功能方面，逐步从单一播报向多场景服务拓展。",
+    ]
+    passages = [make_passage(1, topic + "".join(clauses) + OTHER)]
+    generator = library_generator(max_sentences=4, margin=0.0, semantic_weight=0.3)
+    question = "应用形态日趋完善具体指什么？"
+    assert [s.text for s in generator.select(question, passages)] == [topic, *clauses]
+    # Within the sentence budget: the topic and what fits.
+    two = library_generator(max_sentences=2, margin=0.0, semantic_weight=0.3)
+    assert [s.text for s in two.select(question, passages)] == [topic, clauses[0]]
+    # A detail that ends its sentence brings nothing more.
+    ended = [make_passage(1, topic + clauses[2] + OTHER)]
+    assert [s.text for s in generator.select(question, ended)] == [topic, clauses[2]]
+
+
 def test_quotes_are_verbatim_cited_and_in_document_order(passages: list[Passage]) -> None:
     generator = ExtractiveGenerator(HashingEmbeddings(256), max_sentences=2, margin=10.0)
     text = answer(generator, request("生成对抗网络和 AIGC 的发展阶段", passages))
