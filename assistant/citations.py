@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.support.exact import TRANSLATED_NAME
 from assistant.types import AnswerSentence, Citation, Passage, SupportCheck, Verdict
 from ingest.text import (
     CONTENT,
@@ -61,8 +62,6 @@ _QUESTION = re.compile(
 _UNIT = re.compile(rf"[{IDEOGRAPH_SPAN}]|[A-Za-z]+|\d+(?:[.,]\d+)*")
 #: A sentence of at most this many units is a bare value ("2018年", "8700 多份", "Eliza").
 BARE_UNITS = 6
-# English words whose Chinese text renders them otherwise (AI -> 人工智能): not checkable terms.
-_TRANSLATED = re.compile(r"^AI(-\w+)?$")
 
 
 @dataclass
@@ -145,7 +144,7 @@ def hard_terms(sentence: str) -> list[str]:
         terms += [
             w
             for w in words[1:] + words[:1]
-            if is_named_term(w) and len(w) >= 2 and not _TRANSLATED.match(w)
+            if is_named_term(w) and len(w) >= 2 and not TRANSLATED_NAME.match(w)
         ]
     return [t for t in terms if _CONTENT.search(t)]
 

@@ -93,8 +93,9 @@ _EN_MONTH = re.compile(
 )
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.'’]*[A-Za-z0-9]|[A-Za-z]")
 _QUOTED = re.compile(r"“([^”]{1,40})”|《([^》]{1,60})》|「([^」]{1,40})」|\"([^\"]{1,40})\"")
-#: English words the Chinese text writes otherwise (AI -> 人工智能): never checkable strings.
-_TRANSLATED = re.compile(r"^AI(-\w+)?$")
+#: English words the Chinese text writes otherwise (AI, AI's, AI-generated -> 人工智能…): never
+#: checkable strings.
+TRANSLATED_NAME = re.compile(r"^AI(?:-\w+|['’]s)?$")
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _number_problems(sentence: str, passage: str) -> list[str]:
 def _latin_terms(sentence: str, language: str) -> list[str]:
     words = [w.strip(".'’") for w in _LATIN_TERM.findall(sentence)]
     if language == "zh":
-        return [w for w in words if w and not _TRANSLATED.match(w)]
+        return [w for w in words if w and not TRANSLATED_NAME.match(w)]
     # English: acronyms, CamelCase and letter-digit names are names; ordinary capitalised
     # words are translations of Chinese text and are left to the other layers.
     return [
@@ -224,7 +225,7 @@ def _latin_terms(sentence: str, language: str) -> list[str]:
         for w in words
         if len(w) >= 2
         and (sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w))
-        and not _TRANSLATED.match(w)
+        and not TRANSLATED_NAME.match(w)
     ]
 
 

@@ -163,6 +163,25 @@ def test_a_translated_name_is_left_to_the_model_a_library_name_is_checked() -> N
     assert _term_problems("以及 ByteDance 等平台型巨头。", giants, "zh", vocabulary, 2)
 
 
+def test_ai_and_its_possessive_are_translations_not_names() -> None:
+    """ "AI's" renders 人工智能的 as "AI" renders 人工智能: seen removing a correct English
+    answer ("The paper divides AI's content creation capability into two categories…")."""
+    from assistant.support.exact import _term_problems
+
+    creation = (
+        "数字内容的创作能力可划分为基于模仿的创作和基于概念的创作两类。人工智能算法具备创作能力。"
+    )
+    for sentence in (
+        "The paper divides AI's content creation capability into two categories.",
+        "The paper divides AI’s content creation capability into two categories.",
+        "AI-generated content creation is divided into two categories.",
+    ):
+        assert _term_problems(sentence, creation, "en", None, 2) == [], sentence
+    assert _term_problems(
+        "AIGC's creation is divided into two categories.", creation, "en", None, 2
+    )
+
+
 def test_clauses_cut_at_commas_and_join_tiny_pieces() -> None:
     assert clauses("1957 年，希勒和艾萨克森完成了作品，其名为《依利亚克组曲》。") == [
         "1957 年 希勒和艾萨克森完成了作品",
