@@ -1,18 +1,23 @@
-"""Intervals a question asks for and the paper never states, computed in code.
+"""Differences a question asks for and the paper never states, computed in code.
 
 "从图灵提出图灵测试，到人工智能画作首次在拍卖行成交，中间相隔了多少年？" is answered by two
-sentences of the paper (1950 年 …, 2018 年 …) and a subtraction no passage holds. A model asked
-to write the difference was seen to get it wrong ("54 年"), and the support checker rightly
-removes a number no passage holds. So the difference is computed here, from the two years the
-answer's own cited sentences give, and shown as a computation ("2018 年 − 1950 年 = 68 年")
-citing the passage of each year; ``verify`` re-checks it (the arithmetic, and each year in a
-passage its markers name), as the support checker re-checks a quoted claim.
+sentences of the paper (1950 年 …, 2018 年 …) and a subtraction no passage holds; "洛杉矶时报的
+机器人记者和中国地震台网的写稿机器人，谁更快？快了多少？" by "3 分钟" and "7 秒". A model asked
+to write the difference was seen to get it wrong ("54 年" for 68), and the support checker
+rightly removes a number no passage holds. So the difference is computed here, from the two
+quantities the answer's own cited sentences give, and shown as a computation ("2018 年 − 1950
+年 = 68 年", "3 分钟 − 7 秒 = 173 秒") citing the passage of each; ``verify`` re-checks it (the
+arithmetic, and each quantity in a passage its markers name), as the support checker re-checks
+a quoted claim.
 
-Which two years: each answer sentence (or, where a sentence gives several years, each clause
-around one) is a dated piece; the pair of pieces with different years that together hold the
-most of the question's content terms, each holding one the other does not (each names an event
-of its own), is taken. Nothing is computed when the question states a span itself ("54 年后"),
-when no such pair exists, or when two equally good pairs give different differences.
+Two kinds of difference are asked for, by the language's own words: the years between two
+events ("相隔多少年", "早了几年", "how many years") and the time between two durations ("快了多
+少", "相差多久", "how much faster"). Which two quantities: each answer sentence (or, where a
+sentence gives several, each clause around one) that gives one year (or one duration) is a
+piece; the pair of pieces with different values that together hold the most of the question's
+content terms, each holding one the other does not (each names a thing of its own), is taken.
+Nothing is computed when the question states a span itself ("54 年后"), when no such pair
+exists, or when two equally good pairs give different differences.
 """
 
 from __future__ import annotations
@@ -21,15 +26,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Literal
 
 from assistant.citations import CheckedAnswer, cite
 from assistant.terms import Term, held
 from assistant.types import AnswerSentence, Language, Passage, SupportCheck
 
+Kind = Literal["year", "duration"]
+
 # The question asks how many years (the language's own words), not which year or decade.
 _ASKS_YEARS = re.compile(
     r"(?<![哪第])(?:多少|几)\s*(?:个)?\s*年(?![级代])|\bhow many years\b"
     r"|\bhow long (?:after|before|between|had passed|passed|elapsed)\b",
+    re.IGNORECASE,
+)
+# The question asks how much sooner, later or longer one thing took than another.
+_ASKS_TIME_GAP = re.compile(
+    r"(?:快|慢|早|晚|相差|差|相隔|间隔)了?\s*(?:多少|几)\s*(?:秒钟?|分钟|个?小时|天)?"
+    r"|(?:相差|相隔|间隔)\s*(?:多久|多长时间)"
+    r"|\bhow much (?:faster|sooner|quicker|slower|earlier|later|longer)\b"
+    r"|\bhow many (?:more |fewer )?(?:seconds|minutes|hours|days) (?:faster|sooner|earlier|later"
+    r"|quicker|longer|more|less)\b",
     re.IGNORECASE,
 )
 # A span the question states itself ("54 年后的今天", "ten years later"): the interval asked is
@@ -44,77 +61,131 @@ _YEAR_ZH = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?![\d.%])\s*年(?!代)")
 _YEAR_EN = re.compile(
     r"(?<![\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![\d.,%s])(?!\s*(?:reports?|times|people|works)\b)"
 )
+# A duration: a number and a unit of time, in seconds each.
+_SECONDS = {
+    "秒": 1,
+    "秒钟": 1,
+    "分钟": 60,
+    "小时": 3600,
+    "个小时": 3600,
+    "天": 86400,
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+}
+_DURATION = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(秒钟|秒|分钟|个小时|小时|天"
+    r"|(?:second|minute|hour|day)(?=s?\b))s?",
+    re.IGNORECASE,
+)
 _CLAUSE_END = re.compile(r"[，,；;：:]")
-# A computation as ``interval_sentence`` writes it: "2018 年 − 1950 年 = 68 年".
-_SHOWN = re.compile(r"(\d{4})\s*年?\s*[−-]\s*(\d{4})\s*年?\s*=\s*(\d+)")
+# A computation as ``difference_sentence`` writes it: "2018 年 − 1950 年 = 68 年", "3 分钟 − 7 秒
+# = 173 秒", "3 minutes − 7 seconds = 173 seconds".
+_OPERAND = r"(\d+(?:\.\d+)?)\s*([^\d\s=−-]*)"
+_SHOWN = re.compile(rf"{_OPERAND}\s*[−-]\s*{_OPERAND}\s*=\s*{_OPERAND}")
 _MARKERS = re.compile(r"【\d+】")
 
 
 @dataclass(frozen=True)
-class DatedPiece:
-    """A sentence of the answer, or a clause of one, that gives exactly one year."""
+class Quantity:
+    """A year, or a duration as written ("3 分钟") with its length in seconds."""
 
-    year: int
+    kind: Kind
+    value: float  # the year, or the seconds
+    number: str  # as written: "2018", "3"
+    unit: str  # as written: "年", "分钟", "minutes"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A sentence of the answer, or a clause of one, that gives exactly one quantity."""
+
+    quantity: Quantity
     text: str
     markers: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class Interval:
-    """The years between two dated pieces of an answer, and the passage citing each year."""
+class Difference:
+    """The difference of two pieces of an answer, and the passage citing each quantity."""
 
-    later: DatedPiece
-    earlier: DatedPiece
-    later_marker: int
-    earlier_marker: int
+    larger: Piece
+    smaller: Piece
+    larger_marker: int
+    smaller_marker: int
 
     @property
-    def years(self) -> int:
-        return self.later.year - self.earlier.year
+    def kind(self) -> Kind:
+        return self.larger.quantity.kind
 
 
-def asks_interval(question: str) -> bool:
-    """Whether the question asks how many years lie between two things it names."""
-    return bool(_ASKS_YEARS.search(question)) and not _STATED_SPAN.search(question)
+def asked_difference(question: str) -> Kind | None:
+    """The kind of difference the question asks for (years between two events, or the time
+    between two durations), or None."""
+    if _STATED_SPAN.search(question):
+        return None
+    if _ASKS_YEARS.search(question):
+        return "year"
+    if _ASKS_TIME_GAP.search(question):
+        return "duration"
+    return None
 
 
-def dated_pieces(sentences: Sequence[AnswerSentence]) -> list[DatedPiece]:
-    """The answer's pieces that give one year each: a cited sentence with one year, or, in a
-    sentence with several, the text from the clause start before each year to the next's."""
-    pieces: list[DatedPiece] = []
+def quantities(text: str, kind: Kind) -> list[tuple[int, Quantity]]:
+    """The years (or durations) of ``text`` with where each starts."""
+    if kind == "year":
+        pattern = _YEAR_ZH if re.search(r"[\u4e00-\u9fff]", text) else _YEAR_EN
+        return [
+            (m.start(), Quantity("year", float(m.group(1)), m.group(1), "年"))
+            for m in pattern.finditer(text)
+        ]
+    found = []
+    for m in _DURATION.finditer(text):
+        unit = m.group(2).lower()
+        seconds = float(m.group(1)) * _SECONDS[unit]
+        found.append((m.start(), Quantity("duration", seconds, m.group(1), m.group(2))))
+    return found
+
+
+def pieces(sentences: Sequence[AnswerSentence], kind: Kind) -> list[Piece]:
+    """The answer's pieces that give one quantity each: a cited sentence with one, or, in a
+    sentence with several, the text from the clause start before each to the next one's."""
+    out: list[Piece] = []
     for sentence in sentences:
         if not sentence.markers or sentence.computed:
             continue
         text = _MARKERS.sub("", sentence.text)
-        years = list(_year_pattern(text).finditer(text))
-        if len({m.group(1) for m in years}) == 1:
-            pieces.append(DatedPiece(int(years[0].group(1)), text, sentence.markers))
+        found = quantities(text, kind)
+        if not found:
             continue
-        starts = [_clause_start(text, m.start()) for m in years]
-        for i, match in enumerate(years):
-            end = starts[i + 1] if i + 1 < len(years) else len(text)
+        if len({q.value for _, q in found}) == 1:
+            out.append(Piece(found[0][1], text, sentence.markers))
+            continue
+        starts = [_clause_start(text, position) for position, _ in found]
+        for i, (_, quantity) in enumerate(found):
+            end = starts[i + 1] if i + 1 < len(found) else len(text)
             if end > starts[i]:
-                pieces.append(
-                    DatedPiece(int(match.group(1)), text[starts[i] : end], sentence.markers)
-                )
-    return pieces
+                out.append(Piece(quantity, text[starts[i] : end], sentence.markers))
+    return out
 
 
-def find_interval(
+def find_difference(
     question: str,
     terms: Sequence[Term],
     sentences: Sequence[AnswerSentence],
     passages: Sequence[Passage],
-) -> Interval | None:
-    """The interval the question asks for, from two dated pieces of the answer (see the module
+) -> Difference | None:
+    """The difference the question asks for, from two pieces of the answer (see the module
     docstring), or None."""
-    if not asks_interval(question):
+    kind = asked_difference(question)
+    if kind is None:
         return None
     weight = {t.text: t.weight for t in terms}
-    pieces = [p for p in dated_pieces(sentences) if _citing(p, passages) is not None]
-    best: list[tuple[float, DatedPiece, DatedPiece]] = []
-    for a, b in combinations(pieces, 2):
-        if a.year == b.year:
+    candidates = [p for p in pieces(sentences, kind) if _citing(p, passages) is not None]
+    best: list[tuple[float, Piece, Piece]] = []
+    for a, b in combinations(candidates, 2):
+        if a.quantity.value == b.quantity.value:
             continue
         own_a, own_b = held(terms, a.text), held(terms, b.text)
         if not (own_a - own_b) or not (own_b - own_a):
@@ -124,33 +195,49 @@ def find_interval(
             best = [(score, a, b)]
         elif abs(score - best[0][0]) <= 1e-9:
             best.append((score, a, b))
-    if not best or len({abs(a.year - b.year) for _, a, b in best}) > 1:
+    gaps = {abs(a.quantity.value - b.quantity.value) for _, a, b in best}
+    if len(gaps) != 1:
         return None
     _, a, b = best[0]
-    later, earlier = (a, b) if a.year > b.year else (b, a)
-    later_marker, earlier_marker = _citing(later, passages), _citing(earlier, passages)
-    assert later_marker is not None and earlier_marker is not None
-    return Interval(later, earlier, later_marker, earlier_marker)
+    larger, smaller = (a, b) if a.quantity.value > b.quantity.value else (b, a)
+    larger_marker, smaller_marker = _citing(larger, passages), _citing(smaller, passages)
+    assert larger_marker is not None and smaller_marker is not None
+    return Difference(larger, smaller, larger_marker, smaller_marker)
 
 
-def interval_sentence(interval: Interval, language: Language) -> str:
+def difference_sentence(difference: Difference, language: Language) -> str:
     """The computation as shown to the reader (its markers are added with its citations)."""
-    later, earlier = interval.later.year, interval.earlier.year
+    larger, smaller = difference.larger.quantity, difference.smaller.quantity
+    if difference.kind == "year":
+        years = int(larger.value - smaller.value)
+        if language == "en":
+            shown = f"{larger.number} − {smaller.number} = {years} years"
+            return f"From the years the passages give: {shown}."
+        return f"按原文给出的年份推算：{larger.number} 年 − {smaller.number} 年 = {years} 年。"
+    # Durations: the result in the smaller quantity's unit ("3 分钟 − 7 秒 = 173 秒").
+    unit = smaller.unit
+    result = _plain((larger.value - smaller.value) / _SECONDS[unit.lower().rstrip("s") or unit])
     if language == "en":
-        return f"From the years the passages give: {later} − {earlier} = {interval.years} years."
-    return f"按原文给出的年份推算：{later} 年 − {earlier} 年 = {interval.years} 年。"
+        return (
+            f"From the durations the passages give: {larger.number} {_en_unit(larger)} − "
+            f"{smaller.number} {_en_unit(smaller)} = {result} {_en_unit(smaller, plural=True)}."
+        )
+    return (
+        f"按原文给出的时长推算：{larger.number} {larger.unit} − {smaller.number} {smaller.unit} = "
+        f"{result} {smaller.unit}。"
+    )
 
 
 def computed_answer(
-    interval: Interval, language: Language, passages: Sequence[Passage], checker: SupportCheck
+    difference: Difference, language: Language, passages: Sequence[Passage], checker: SupportCheck
 ) -> CheckedAnswer:
-    """The computation as one answer sentence, citing the passage sentence of each year."""
+    """The computation as one answer sentence, citing the passage sentence of each quantity."""
     by_number = {p.number: p for p in passages}
-    markers = tuple(dict.fromkeys((interval.later_marker, interval.earlier_marker)))
-    text = interval_sentence(interval, language)
+    markers = tuple(dict.fromkeys((difference.larger_marker, difference.smaller_marker)))
+    text = difference_sentence(difference, language)
     citations = [
-        cite(interval.later.text, by_number[interval.later_marker], checker, 0),
-        cite(interval.earlier.text, by_number[interval.earlier_marker], checker, 0),
+        cite(difference.larger.text, by_number[difference.larger_marker], checker, 0),
+        cite(difference.smaller.text, by_number[difference.smaller_marker], checker, 0),
     ]
     unique = tuple({(c.marker, c.quote): c for c in citations}.values())
     sentence = AnswerSentence(text, markers, True, 1.0, computed=True)
@@ -158,32 +245,49 @@ def computed_answer(
 
 
 def verify(sentence: AnswerSentence, passages: Sequence[Passage]) -> bool:
-    """Whether a computed sentence holds: its subtraction is right and each year stands in a
-    passage its markers name."""
-    shown = _SHOWN.search(_MARKERS.sub("", sentence.text))
+    """Whether a computed sentence holds: its subtraction is right and each quantity stands in
+    a passage its markers name."""
+    shown = _shown(sentence)
     if shown is None:
         return False
-    later, earlier, result = (int(g) for g in shown.groups())
-    if later - earlier != result:
+    larger, smaller, result = shown
+    if abs(larger.value - smaller.value - result.value) > 1e-6:
         return False
     cited = [p.text for p in passages if p.number in sentence.markers]
-    return all(any(_holds_year(text, year) for text in cited) for year in (later, earlier))
+    return all(any(_holds(text, q) for text in cited) for q in (larger, smaller))
 
 
 def marker_holds_operand(sentence: AnswerSentence, passage: Passage) -> bool:
-    """Whether ``passage`` gives one of the years a computed sentence subtracts."""
-    shown = _SHOWN.search(_MARKERS.sub("", sentence.text))
-    return shown is not None and any(
-        _holds_year(passage.text, int(year)) for year in shown.groups()[:2]
-    )
+    """Whether ``passage`` gives one of the quantities a computed sentence subtracts."""
+    shown = _shown(sentence)
+    return shown is not None and any(_holds(passage.text, q) for q in shown[:2])
 
 
-def _year_pattern(text: str) -> re.Pattern[str]:
-    return _YEAR_ZH if re.search(r"[\u4e00-\u9fff]", text) else _YEAR_EN
+def _shown(sentence: AnswerSentence) -> tuple[Quantity, Quantity, Quantity] | None:
+    """The three quantities of a computation as ``difference_sentence`` writes it."""
+    match = _SHOWN.search(_MARKERS.sub("", sentence.text))
+    if match is None:
+        return None
+    values = match.groups()
+    operands = []
+    for number, unit in zip(values[::2], values[1::2], strict=True):
+        unit = unit.strip().rstrip("。.")
+        key = unit.lower().rstrip("s")
+        if unit in ("", "年", "year", "years"):
+            operands.append(Quantity("year", float(number), number, "年"))
+        elif unit in _SECONDS or key in _SECONDS:
+            seconds = float(number) * _SECONDS.get(unit, _SECONDS.get(key, 0))
+            operands.append(Quantity("duration", seconds, number, unit))
+        else:
+            return None
+    larger, smaller, result = operands
+    if len({larger.kind, smaller.kind, result.kind}) > 1:
+        return None  # a year minus a duration is no computation of ours
+    return larger, smaller, result
 
 
-def _holds_year(text: str, year: int) -> bool:
-    return any(int(m.group(1)) == year for m in _year_pattern(text).finditer(text))
+def _holds(text: str, quantity: Quantity) -> bool:
+    return any(q.value == quantity.value for _, q in quantities(text, quantity.kind))
 
 
 def _clause_start(text: str, position: int) -> int:
@@ -191,11 +295,24 @@ def _clause_start(text: str, position: int) -> int:
     return ends[-1] if ends else 0
 
 
-def _citing(piece: DatedPiece, passages: Sequence[Passage]) -> int | None:
-    """The first of the piece's markers whose passage gives its year."""
+def _citing(piece: Piece, passages: Sequence[Passage]) -> int | None:
+    """The first of the piece's markers whose passage gives its quantity."""
     by_number = {p.number: p for p in passages}
     for marker in piece.markers:
         passage = by_number.get(marker)
-        if passage is not None and _holds_year(passage.text, piece.year):
+        if passage is not None and _holds(passage.text, piece.quantity):
             return marker
     return None
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _en_unit(quantity: Quantity, plural: bool | None = None) -> str:
+    """A duration's unit in English ("分钟" -> "minutes")."""
+    names = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+    unit = quantity.unit.lower()
+    name = names[_SECONDS.get(unit, _SECONDS.get(unit.rstrip("s"), 1))]
+    many = plural if plural is not None else float(quantity.number) != 1
+    return name + "s" if many else name

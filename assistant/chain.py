@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
-from assistant.arithmetic import computed_answer, find_interval
+from assistant.arithmetic import computed_answer, find_difference
 from assistant.citations import CheckedAnswer, bigram_overlap, check_answer, join_checked
 from assistant.followup import asked_part
 from assistant.generators import looks_like_refusal
@@ -411,7 +411,7 @@ class Assistant:
         if fallback is None and not refused and checked.sentences and mode != "extractive":
             checked = self._quote_missed_parts(request, checked)
         if not refused and checked.sentences:
-            checked = self._computed_interval(request, checked, checker)
+            checked = self._computed_difference(request, checked, checker)
         if refused or not checked.sentences:
             timings = Timings(round(retrieve_ms, 1), _round(first_token_ms), _elapsed_ms(started))
             yield Final(refusal_with(timings))
@@ -555,12 +555,13 @@ class Assistant:
         log.info("quoted %d evidence sentence(s) for parts the answer left out", len(missed))
         return join_checked(checked, added)
 
-    def _computed_interval(
+    def _computed_difference(
         self, request: GenerationRequest, checked: CheckedAnswer, checker: SupportCheck
     ) -> CheckedAnswer:
-        """For a question asking how many years lie between two things, the difference of the
-        two years the answer's cited sentences give, computed and shown as a computation after
-        the answer (``assistant.arithmetic``); the answer as it was when there is none."""
+        """For a question asking how many years lie between two things (or how much sooner one
+        thing took than another), the difference of the two quantities the answer's cited
+        sentences give, computed and shown as a computation after the answer
+        (``assistant.arithmetic``); the answer as it was when there is none."""
         question = request.standalone_question
         terms = (
             getattr(self.generator("extractive"), "question_terms", None)
@@ -569,20 +570,14 @@ class Assistant:
         )
         if terms is None:
             return checked
-        interval = find_interval(
+        difference = find_difference(
             question, terms(question, request.passages), checked.sentences, request.passages
         )
-        if interval is None:
+        if difference is None:
             return checked
-        log.info(
-            "computed the interval asked: %d - %d = %d years",
-            interval.later.year,
-            interval.earlier.year,
-            interval.years,
-        )
-        return join_checked(
-            checked, computed_answer(interval, request.language, request.passages, checker)
-        )
+        computed = computed_answer(difference, request.language, request.passages, checker)
+        log.info("computed the difference asked: %s", computed.sentences[0].text)
+        return join_checked(checked, computed)
 
     def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
         """Answer a question and return the checked ``Answer``."""

@@ -232,16 +232,20 @@ def best_quote(sentence: str, passage: Passage, checker: SupportCheck) -> tuple[
     """The passage sentence that best supports ``sentence``: (quote, offset in passage, score).
 
     Scored by the checker's cheap layers only: the quote is shown, the decision is made once
-    on the whole cited passage."""
+    on the whole cited passage. Ties (a sentence that merges two of the passage's, which no
+    single one carries alone) go to the sentence sharing the most character pairs with it,
+    not to the passage's first line."""
     best = ("", 0, -1.0)
+    best_key = (-1.0, -1.0)
     for span in split_sentences(passage.text):
         raw = passage.text[span.start : span.end]
         quote = raw.strip()
         if not _CONTENT.search(quote):
             continue
         score = checker.quote_score(sentence, quote)
-        if score > best[2]:
-            best = (quote, span.start + (len(raw) - len(raw.lstrip())), score)
+        key = (score, bigram_overlap(quote, sentence))
+        if key > best_key:
+            best, best_key = (quote, span.start + (len(raw) - len(raw.lstrip())), score), key
     return best
 
 

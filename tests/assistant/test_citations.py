@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from assistant.citations import (
     LexicalJudge,
     as_claim,
+    best_quote,
     bigram_overlap,
     check_answer,
     hard_terms,
@@ -514,3 +515,22 @@ def test_a_bare_value_is_checked_as_the_answer_to_its_question(passages: list[Pa
     judge.asked.clear()
     check_answer("1950 年【3】", passages, judge, strict=True)
     assert judge.asked[0] == "1950 年"
+
+
+class _Undecided(LexicalJudge):
+    """A checker whose cheap layers carry no quote alone (as for a merged sentence)."""
+
+    def quote_score(self, sentence: str, quote: str) -> float:
+        return 0.0
+
+
+def test_a_sentence_no_quote_carries_alone_is_quoted_by_its_closest_sentence() -> None:
+    passage = make_passage(
+        1,
+        "（一）AIGC+传媒\n洛杉矶时报的机器人记者在地震后仅 3 分钟就发布了消息；"
+        "中国地震台网的写稿机器人在地震后 7 秒内完成了编发。",
+    )
+    merged = "中国地震台网的写稿机器人 7 秒内发稿，洛杉矶时报用了 3 分钟。"
+    quote, offset, score = best_quote(merged, passage, _Undecided())
+    assert quote == "中国地震台网的写稿机器人在地震后 7 秒内完成了编发。"
+    assert passage.text[offset:].startswith(quote) and score == 0.0
