@@ -31,6 +31,7 @@ from typing import Literal
 from assistant.citations import CheckedAnswer, cite
 from assistant.terms import Term, held
 from assistant.types import AnswerSentence, Language, Passage, SupportCheck
+from ingest.text import has_cjk
 
 Kind = Literal["year", "duration"]
 
@@ -135,7 +136,7 @@ def asked_difference(question: str) -> Kind | None:
 def quantities(text: str, kind: Kind) -> list[tuple[int, Quantity]]:
     """The years (or durations) of ``text`` with where each starts."""
     if kind == "year":
-        pattern = _YEAR_ZH if re.search(r"[\u4e00-\u9fff]", text) else _YEAR_EN
+        pattern = _YEAR_ZH if has_cjk(text) else _YEAR_EN
         return [
             (m.start(), Quantity("year", float(m.group(1)), m.group(1), "年"))
             for m in pattern.finditer(text)

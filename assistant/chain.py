@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableGenerator
 
-from assistant.arithmetic import computed_answer, find_difference
+from assistant.arithmetic import asked_difference, computed_answer, find_difference
 from assistant.citations import CheckedAnswer, bigram_overlap, check_answer, join_checked
 from assistant.followup import asked_part
 from assistant.generators import looks_like_refusal
@@ -563,6 +563,8 @@ class Assistant:
         sentences give, computed and shown as a computation after the answer
         (``assistant.arithmetic``); the answer as it was when there is none."""
         question = request.standalone_question
+        if asked_difference(question) is None:
+            return checked  # most questions: no term statistics needed
         terms = (
             getattr(self.generator("extractive"), "question_terms", None)
             if self.can_quote
