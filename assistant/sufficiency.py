@@ -9,8 +9,11 @@ One signal for every mode (extractive or a model's), from the question and the p
   the asked relation scores lower sentence by sentence);
 - **term coverage**: the IDF-weighted share of the question's content terms that the best two
   evidence sentences hold together, and the share of that weight the library never holds;
-- **asked quantity**: the question asks how many / when / how long (the language's question
-  words) and no best evidence sentence holds a number the question does not already state;
+- **asked value**: the question asks for a value (a year, a day, a rank, a count of its measure
+  word, a number: ``assistant.asked``, by the language's question words) and no evidence
+  sentence about what it names (holding at least half the term weight the best one holds, with
+  the sentence after it; for an English question also its most similar sentences) gives one
+  that the question does not already state;
 - **the model's yes/no** (LLM modes only): P(yes) of the local model asked whether the best
   evidence sentences (the most similar and the two covering the most terms, at most 600
   characters) state what the question asks (``assistant.llm.judge.answer_messages``).
@@ -31,23 +34,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from assistant.asked import asked_value, gives_value, question_parts
+from assistant.followup import asked_part
 from assistant.terms import CorpusTerms, Term, TermStatistics, held, question_terms
 from assistant.types import Language, Passage
 from ingest.chunker import split_sentences
-from ingest.text import detect_language
+from ingest.text import detect_language, has_cjk
 
 _NAMED_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-·.]*[A-Za-z0-9]")
-# Questions that ask for a quantity or a date, by the language's own question words.
-_ASKS_QUANTITY = re.compile(
-    r"哪一?年|(?<!哪)几[年月天个种次位家倍]?|多少|多久|多长|多大|多高|多快|何时|什么时[候间]|第几"
-    r"|\bhow (?:many|much|long|old|large|big|fast)\b|\bwhen\b|\b(?:what|which) (?:year|date)\b"
-    r"|\bwhat (?:percentage|share|number)\b",
-    re.IGNORECASE,
-)
-# A number in the evidence: digits, or a Chinese numeral with a counting word after it.
-_QUANTITY = re.compile(
-    r"\d+(?:\.\d+)?|[零一二三四五六七八九十百千万亿两]+[年月日天个种次位家倍元亿万%]"
-)
 
 
 class SentenceScorer(Protocol):
@@ -114,23 +108,26 @@ class SufficiencyFeatures:
 # mode's condense step, an English question's keyword query, and since 2026-12-07 the question
 # embedded without its reference to the document): per language, the weights from a small grid
 # and the threshold that refuse the most unanswerable calib items while refusing at most 5% of
-# that language's answerable ones. Without a model (calib: 11 of 30 refused; 4 of 83 Chinese and
-# 1 of 36 English answerable ones) the similarity alone is the score.
+# that language's answerable ones. Without a model (calib: 13 of 30 refused; 4 of 83 Chinese and
+# 1 of 36 English answerable ones) the similarity is the score, less 0.04 for a Chinese question
+# whose asked value (a year, a count of its unit) no sentence about what it names gives
+# (``assistant.asked``; since 2026-12-07, refitted on an Intel Xeon with AMX).
 DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=0.88388),
-        "en": Calibration(threshold=0.76617),
+        "zh": Calibration(threshold=0.88645, quantity_weight=0.04),
+        "en": Calibration(threshold=0.76581),
     },
 }
 
-#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 21 of 30 refused; 3 of 83
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 23 of 30 refused; 4 of 83
 #: Chinese and 1 of 36 English answerable ones), fitted the same way with the model's answers
-#: from the AVX-512 build of llama.cpp (another build moves P(yes) in the last digits); see
-#: ``eval/README.md`` ("Refusal before generation").
+#: from the AMX build of llama.cpp on 2026-12-07, after its question named the asked value
+#: (another build moves P(yes) in the last digits); see ``eval/README.md`` ("Refusal before
+#: generation").
 MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=1.09997, model_weight=0.24),
-        "en": Calibration(threshold=1.00543, coverage_weight=0.04, model_weight=0.32),
+        "zh": Calibration(threshold=1.03663, model_weight=0.16),
+        "en": Calibration(threshold=0.92597, model_weight=0.24),
     },
 }
 
@@ -191,6 +188,26 @@ def best_coverage(
     return sum(weight[t] for t in covered) / total, covered
 
 
+def value_scope(terms: Sequence[Term], passages: Sequence[Passage]) -> list[str]:
+    """Where the value a question asks for must stand: the evidence sentences about what it
+    names (holding at least half the question's term weight that the best sentence holds),
+    each with the sentence after it ("2019 年，DeepMind 发布了 DVD-GAN 模型" gives its year;
+    the next sentence may give the count); none when no sentence holds a term."""
+    weight = {t.text: t.weight for t in terms if t.known}
+    pairs: list[tuple[float, str]] = []
+    for passage in passages:
+        sentences = [
+            passage.text[span.start : span.end].strip() for span in split_sentences(passage.text)
+        ]
+        for i, sentence in enumerate(sentences):
+            held_weight = sum(weight[t] for t in held(terms, sentence) if t in weight)
+            pairs.append((held_weight, " ".join(sentences[i : i + 2])))
+    best = max((w for w, _ in pairs), default=0.0)
+    if best <= 0:
+        return []
+    return [text for w, text in pairs if w >= 0.5 * best]
+
+
 def evidence_text(sentences: Sequence[str], max_chars: int = 600) -> str:
     """The evidence sentences a model is shown, within ``max_chars``."""
     out: list[str] = []
@@ -246,6 +263,9 @@ class SufficiencyChecker:
         sentences = [s for s, _ in scored]
         sims = [x for _, x in scored]
         order = sorted(range(len(sims)), key=lambda i: -sims[i])
+        # The value asked by the question itself, not by the context a follow-up carries.
+        own = question_parts(asked_part(question))
+        asked = [(p, v) for p in own if (v := asked_value(p)) is not None]
         best = [sentences[i] for i in order[:top]]
         cover, _ = best_coverage(terms, evidence_sentences(passages), 2)
         _, cover_pick = _coverage_sentences(terms, sentences, 2)
@@ -255,14 +275,30 @@ class SufficiencyChecker:
             similarity=sum(top_sims) / len(top_sims) if top_sims else 0.0,
             coverage=cover,
             unknown_share=sum(t.weight for t in terms if not t.known) / total if total else 0.0,
-            asks_quantity=bool(_ASKS_QUANTITY.search(question)),
-            quantity_held=_holds_new_quantity(question, chosen),
+            asks_quantity=bool(asked),
+            quantity_held=any(
+                gives_value(value, s, question)
+                for part, value in asked
+                for s in self._value_sentences(part, stats, passages, chosen)
+            ),
         )
         if ask_model and self._judge is not None and chosen:
             feats = replace(
                 feats, p_yes=self._judge().answer_score(question, evidence_text(chosen))
             )
         return feats, chosen
+
+    @staticmethod
+    def _value_sentences(
+        part: str, stats: TermStatistics, passages: Sequence[Passage], chosen: Sequence[str]
+    ) -> list[str]:
+        """Where the value ``part`` asks for must stand: the sentences about what it names. A
+        question in another language than the library's names little the library holds by
+        its own words, so its most similar sentences count too."""
+        scope = value_scope(question_terms(part, stats), passages)
+        if not scope or not has_cjk(part):
+            scope = list(dict.fromkeys([*chosen, *scope]))
+        return scope
 
     def assess(
         self,
@@ -321,18 +357,6 @@ class SufficiencyChecker:
             missing,
             margin=None if threshold is None else score - threshold,
         )
-
-
-def _holds_new_quantity(question: str, sentences: Sequence[str]) -> bool:
-    """Whether a sentence holds a number the question does not already state (a sentence
-    repeating the question's "2022 年" does not answer "多少")."""
-    asked = _quantities(question)
-    return any(_quantities(s) - asked for s in sentences)
-
-
-def _quantities(text: str) -> set[str]:
-    # "一个" / "一种" is mostly the indefinite article, not a count.
-    return {q for q in _QUANTITY.findall(text) if not (len(q) == 2 and q[0] == "一")}
 
 
 def _coverage_sentences(

@@ -195,6 +195,27 @@ def test_a_quantity_asked_needs_a_new_number_in_the_evidence(stats: CorpusTerms)
     assert same.asks_quantity and not same.quantity_held
 
 
+def test_the_asked_value_must_stand_in_a_sentence_about_what_the_question_names(
+    stats: CorpusTerms,
+) -> None:
+    """A year in a similar sentence about something else does not date the GAN; an English
+    question, which names little the library holds by its own words, takes its most similar
+    sentences as the place to look."""
+    checker = SufficiencyChecker(lambda: stats, FixedScorer([0.9, 0.8]))
+    passages = [make_passage(1, GAN), make_passage(2, PAINTING)]
+    dated, chosen = checker.features("生成对抗网络是哪一年提出的？", passages)
+    assert PAINTING in chosen and dated.quantity_missing == 1.0
+    asked_twice, _ = checker.features("生成对抗网络由什么组成？那幅画是哪一年成交的？", passages)
+    assert asked_twice.asks_quantity and asked_twice.quantity_held  # the second part's year
+    english, _ = checker.features("In which year was the GAN proposed?", passages)
+    assert english.quantity_held
+    count = [make_passage(1, GAN + "它由两个网络组成。")]
+    poems, _ = checker.features("生成对抗网络由多少首诗组成？", count)
+    assert poems.asks_quantity and not poems.quantity_held  # a number, but not of 首
+    parts, _ = checker.features("生成对抗网络由多少个网络组成？", count)
+    assert parts.quantity_held  # the sentence after the one naming it gives the count
+
+
 def test_the_features_score_is_the_calibrated_sum() -> None:
     feats = SufficiencyFeatures(0.8, 0.5, 0.2, True, False, p_yes=0.25)
     cal = Calibration(
