@@ -214,6 +214,10 @@ def test_the_asked_value_must_stand_in_a_sentence_about_what_the_question_names(
     assert poems.asks_quantity and not poems.quantity_held  # a number, but not of 首
     parts, _ = checker.features("生成对抗网络由多少个网络组成？", count)
     assert parts.quantity_held  # the sentence after the one naming it gives the count
+    followup, _ = checker.features(
+        "判别器起什么作用？（上文：生成对抗网络由几部分组成；两部分）", count
+    )
+    assert not followup.asks_quantity  # the carried context asks nothing
 
 
 def test_the_features_score_is_the_calibrated_sum() -> None:
