@@ -119,15 +119,14 @@ DEFAULT_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     },
 }
 
-#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 23 of 30 refused; 4 of 83
+#: The LLM modes' calibration: the model's P(yes) weighs in (calib: 21 of 30 refused; 3 of 83
 #: Chinese and 1 of 36 English answerable ones), fitted the same way with the model's answers
-#: from the AMX build of llama.cpp on 2026-12-07, after its question named the asked value
-#: (another build moves P(yes) in the last digits); see ``eval/README.md`` ("Refusal before
-#: generation").
+#: from the AVX-512 build of llama.cpp (another build moves P(yes) in the last digits); see
+#: ``eval/README.md`` ("Refusal before generation").
 MODEL_CALIBRATION: dict[str, dict[Language, Calibration]] = {
     "e5": {
-        "zh": Calibration(threshold=1.03663, model_weight=0.16),
-        "en": Calibration(threshold=0.92597, model_weight=0.24),
+        "zh": Calibration(threshold=1.09997, model_weight=0.24),
+        "en": Calibration(threshold=1.00543, coverage_weight=0.04, model_weight=0.32),
     },
 }
 

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.asked import asked_value, question_parts
-from assistant.followup import asked_part
 from assistant.llm.local import ChatLlamaCpp, LlamaRuntime
 from assistant.llm.openai_compat import MAX_RETRIES, REQUEST_TIMEOUT_S, endpoint_config
 from assistant.llm.prefix import common_prefix
@@ -64,28 +62,16 @@ def judge_messages(sentence: str, passage: str) -> list[dict[str, str]]:
     ]
 
 
-#: What a question asks for, named in the sufficiency question when it asks for a value
-#: (``assistant.asked``): "the year the question asks for" rather than "the information".
-_ASKED_ZH = {"year": "年份", "day": "日期", "rank": "名次", "count": "数量", "number": "数字"}
-_ASKED_EN = {"year": "year", "day": "date", "rank": "rank", "count": "number", "number": "figure"}
-
-
 def answer_messages(question: str, evidence: str) -> list[dict[str, str]]:
-    """The yes/no question "do these sentences answer the question?" asked before generation;
-    a question asking for a value (a year, a date, a number) is asked about that value."""
-    asked = next(filter(None, map(asked_value, question_parts(asked_part(question)))), None)
+    """The yes/no question "do these sentences answer the question?" asked before generation."""
     if has_ideograph(question):
-        what = "给出了该问题所问的具体信息"
-        if asked:
-            what = f"明确给出了该问题所问的{_ASKED_ZH[asked.kind]}"
-        ask = f"问题：{question}\n\n这些资料是否{what}？只回答“是”或“否”。"
+        ask = f"问题：{question}\n\n这些资料是否给出了该问题所问的具体信息？只回答“是”或“否”。"
     else:
-        what = (
-            f"give the exact {_ASKED_EN[asked.kind]} the question asks for"
-            if asked
-            else "state the specific information the question asks for"
+        ask = (
+            f"Question: {question}\n\n"
+            "Do these passages state the specific information the question asks for? "
+            "Answer only Yes or No."
         )
-        ask = f"Question: {question}\n\nDo these passages {what}? Answer only Yes or No."
     return [
         {"role": "system", "content": _SYSTEM},
         {"role": "user", "content": f"资料：\n{evidence}\n\n{ask}"},

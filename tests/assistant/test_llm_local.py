@@ -256,11 +256,6 @@ def test_sufficiency_prompt_asks_whether_the_evidence_answers() -> None:
     assert zh[1]["content"].endswith("只回答“是”或“否”。")
     assert "Answer only Yes or No." in en[1]["content"] and "Question: When" in en[1]["content"]
     assert zh[0] == judge_messages("s", "p")[0]  # the judge's system prompt: one cached prefix
-    assert "所问的年份" in zh[1]["content"] and "the exact year" in en[1]["content"]
-    plain = answer_messages("生成对抗网络由什么组成？", "资料")
-    assert "所问的具体信息" in plain[1]["content"]
-    second = answer_messages("它由什么组成？有多少首诗？", "资料")
-    assert "所问的数量" in second[1]["content"]  # the part that asks for a value
 
 
 class FakeContext:
