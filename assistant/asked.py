@@ -13,6 +13,7 @@ that the question does not state itself ("2022 年" in "2022 年的市场规模�
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -107,8 +108,7 @@ def gives_value(asked: Asked, text: str, question: str = "") -> bool:
     if asked.kind == "rank":
         return any(_digits(m.group(0)) not in stated for m in _RANK.finditer(text))
     if asked.kind == "count":
-        units = "|".join(map(re.escape, sorted(asked.units, key=len, reverse=True)))
-        pattern = re.compile(rf"({_NUMBER})\s*{_MAGNITUDE}\s*(?:{units})")
+        pattern = _count_pattern(asked.units)
         return any(
             _digits(m.group(1)) not in stated and not _is_indefinite(m.group(0))
             for m in pattern.finditer(text)
@@ -117,6 +117,13 @@ def gives_value(asked: Asked, text: str, question: str = "") -> bool:
         _digits(m.group(0)) not in stated and not _is_indefinite(m.group(0))
         for m in _ANY_NUMBER.finditer(text)
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _count_pattern(units: tuple[str, ...]) -> re.Pattern[str]:
+    """A number, its magnitude, then one of ``units`` (compiled once per set of units)."""
+    alternatives = "|".join(map(re.escape, sorted(units, key=len, reverse=True)))
+    return re.compile(rf"({_NUMBER})\s*{_MAGNITUDE}\s*(?:{alternatives})")
 
 
 def question_parts(question: str) -> list[str]:
